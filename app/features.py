@@ -1,0 +1,66 @@
+"""Sentence vectors + a few document-level features -> the LSTM's input rows.
+
+One featurizer for training and serving. MiniLM vectors are L2-normalised and so say nothing of
+a sentence's length or of where it sits in the article; these features say it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Sequence
+
+import numpy as np
+
+from app.words import content_words
+
+FEATURES = (
+    "position",  # index / (n - 1): 0 for the lead sentence, 1 for the last
+    "is_first",  # 1 for the lead sentence
+    "log_words",  # log(1 + words) / 4: ROUGE-F of a fixed number of picks rewards long sentences
+    "log_sentences",  # log(1 + n) / 4: how long the article is
+    "centroid",  # cosine to the article's mean vector: how central in meaning
+    "centrality",  # PageRank over shared content words (TextRank's graph), times n
+    "word_weight",  # mean document frequency of the sentence's content words, over the top one
+)
+N_FEATURES = len(FEATURES)
+
+
+def featurize(sentences: Sequence[str], vectors: np.ndarray) -> np.ndarray:
+    """Input rows ``(n_sentences, dim + N_FEATURES)`` for one article's sentences and vectors."""
+    n = len(sentences)
+    extra = np.zeros((n, N_FEATURES), dtype=np.float32)
+    if n == 0:
+        return np.zeros((0, vectors.shape[1] + N_FEATURES), dtype=np.float32)
+    tokens = [content_words(s) for s in sentences]
+    word_counts = [len(s.split()) for s in sentences]
+    extra[:, 0] = np.arange(n) / max(1, n - 1)
+    extra[0, 1] = 1.0
+    extra[:, 2] = np.log1p(word_counts) / 4
+    extra[:, 3] = np.log1p(n) / 4
+    centroid = vectors.mean(axis=0)
+    norm = np.linalg.norm(centroid)
+    extra[:, 4] = vectors @ centroid / norm if norm > 0 else 0.0
+    extra[:, 5] = _overlap_pagerank(tokens) * n
+    extra[:, 6] = _word_weight(tokens)
+    return np.concatenate([vectors.astype(np.float32), extra], axis=1)
+
+
+def _overlap_pagerank(tokens: list[list[str]], damping: float = 0.85, steps: int = 30) -> np.ndarray:
+    """PageRank on a graph whose edge weights are the content words two sentences share."""
+    n = len(tokens)
+    sets = [set(t) for t in tokens]
+    weights = np.array([[len(a & b) if i != j else 0 for j, b in enumerate(sets)] for i, a in enumerate(sets)], dtype=np.float64)
+    out = weights.sum(axis=1, keepdims=True)
+    transition = np.divide(weights, out, out=np.full_like(weights, 1.0 / n), where=out > 0)
+    rank = np.full(n, 1.0 / n)
+    for _ in range(steps):
+        rank = (1 - damping) / n + damping * transition.T @ rank
+    return rank.astype(np.float32)
+
+
+def _word_weight(tokens: list[list[str]]) -> np.ndarray:
+    freq = Counter(w for t in tokens for w in t)
+    if not freq:
+        return np.zeros(len(tokens), dtype=np.float32)
+    top = max(freq.values())
+    return np.array([np.mean([freq[w] for w in t]) / top if t else 0.0 for t in tokens], dtype=np.float32)

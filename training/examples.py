@@ -1,0 +1,96 @@
+"""Articles -> training examples: sentences, labels and the LSTM's input rows for each article."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from app.features import featurize
+from app.sentences import Sentence, SentenceSplitter
+from app.summarizer import bucket_length, pad_rows
+from training.data import Article, LoadReport
+from training.labels import label_sentences
+from training.vector_cache import VectorCache
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Example:
+    article: Article
+    sentences: list[Sentence]
+    rows: np.ndarray  # (n_sentences, dim + N_FEATURES)
+    labels: np.ndarray  # (n_sentences,)
+
+
+def prepare_examples(
+    articles: list[Article],
+    splitter: SentenceSplitter,
+    labeler: str,
+    cache: VectorCache,
+    encoder,
+    report: LoadReport | None = None,
+    min_sentences: int = 2,
+) -> list[Example]:
+    """Split, label, encode and featurize; articles with fewer than ``min_sentences`` are skipped."""
+    report = report if report is not None else LoadReport()
+    split = []
+    for article in articles:
+        sentences = splitter.split(article.text)
+        if len(sentences) < min_sentences:
+            report.skip(f"fewer than {min_sentences} sentences", article.id)
+            continue
+        split.append((article, sentences))
+    # Encode every missing sentence in one go: far faster than article by article.
+    all_texts = list(dict.fromkeys(s.text for _, sentences in split for s in sentences))
+    log.info("vectors for %d distinct sentences (%d cached)", len(all_texts), len(cache))
+    cache.vectors(all_texts, encoder)
+    examples = []
+    for article, sentences in split:
+        texts = [s.text for s in sentences]
+        vectors = cache.vectors(texts, None)
+        labels = label_sentences(labeler, texts, article.quotes)
+        examples.append(Example(article, sentences, featurize(texts, vectors), labels))
+    return examples
+
+
+class ExampleBatches(keras.utils.PyDataset):
+    """Batches of articles of similar length, padded to a length bucket, reshuffled every epoch.
+
+    Yields ``([x, mask], y, sample_weight)`` with ``sample_weight`` 0 on padding, so padding
+    never touches the loss.
+    """
+
+    def __init__(self, examples: list[Example], batch_size: int, max_sentences: int, seed: int, shuffle: bool = True):
+        super().__init__()
+        self.examples = examples
+        self.batch_size = batch_size
+        self.max_sentences = max_sentences
+        self.rng = np.random.default_rng(seed)
+        self.shuffle = shuffle
+        self._make_batches()
+
+    def _make_batches(self) -> None:
+        order = sorted(range(len(self.examples)), key=lambda i: len(self.examples[i].rows) + self.rng.random())
+        self.batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        if self.shuffle:
+            self.rng.shuffle(self.batches)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, index: int):
+        members = [self.examples[i] for i in self.batches[index]]
+        length = min(self.max_sentences, bucket_length(max(len(e.rows) for e in members)))
+        x, mask = pad_rows([e.rows for e in members], length)
+        y = np.zeros(mask.shape + (1,), dtype=np.float32)
+        for row, e in enumerate(members):
+            y[row, : min(length, len(e.labels)), 0] = e.labels[:length]
+        return (x, mask), y, mask.astype(np.float32)
+
+    def on_epoch_end(self) -> None:
+        if self.shuffle:
+            self._make_batches()

@@ -1,0 +1,289 @@
+"""Train Brief's sentence scorer and save it as ``models/brief.h5`` with its card ``models/brief.json``.
+
+    python -m training.train                      # the shipped model (see README)
+    python -m training.train --labeler jaccard --loss mae --restarts 1 --out runs/jaccard.h5
+
+Steps: load articles -> train Punkt on the training texts -> split -> label every sentence against
+the summary's quotes -> MiniLM vectors (cached in HDF5) -> features -> fit the LSTM ``restarts``
+times with early stopping on the validation loss -> keep the fit with the best validation ROUGE ->
+save the ``.h5`` and the card atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import platform
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from app.encoder import ENCODER_ID, WEIGHTS_SHA256, SentenceEncoder, file_sha256
+from app.features import FEATURES
+from app.sentences import SentenceSplitter, punkt_dir
+from app.summarizer import predict_rows
+from training.data import DEFAULT_DATA, LoadReport, load_dataset
+from training.evaluate import evaluate_model
+from training.examples import Example, ExampleBatches, prepare_examples
+from training.labels import LABELERS
+from training.model import ModelConfig, build_model
+from training.punkt import train_punkt
+from training.vector_cache import VectorCache
+
+log = logging.getLogger("training")
+
+
+@dataclass
+class TrainConfig:
+    train: list[str] = field(default_factory=lambda: ["bbc:train", "cnndm:train"])  # data sets to fit on
+    validation: list[str] = field(default_factory=lambda: ["bbc:validation"])  # early stopping + model choice
+    test: list[str] = field(default_factory=lambda: ["bbc:test"])  # reported in the card, never used to choose
+    data_root: str = str(DEFAULT_DATA)
+    labeler: str = "oracle"  # how sentences are labelled against the summary (training/labels.py)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    epochs: int = 30
+    batch_size: int = 32
+    patience: int = 4  # early stopping on validation loss
+    restarts: int = 3  # random initialisations; the best on validation ROUGE is kept
+    seed: int = 1
+    k: int = 3  # sentences picked when measuring ROUGE
+    max_sentences: int = 256  # longer articles are cut for training (never for scoring)
+    out: str = "models/brief.h5"
+    nltk_data: str = "models/nltk_data"
+    retrain_punkt: bool = False  # re-learn Punkt even if models/nltk_data has parameters
+    cache: str = "cache/vectors.h5"
+    runs: str = "runs"  # curves and metrics of each training run
+    distribute: bool = False  # tf.distribute.MirroredStrategy over all visible devices (TF backend)
+    cpu_devices: int = 0  # split the CPU into this many logical devices (to try --distribute)
+
+
+def parse_args(argv: list[str] | None = None) -> TrainConfig:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    defaults = TrainConfig()
+    for f in dataclasses.fields(TrainConfig):
+        if f.name == "model":
+            continue
+        _add_field(parser, f.name, getattr(defaults, f.name))
+    for f in dataclasses.fields(ModelConfig):
+        _add_field(parser, f.name, getattr(defaults.model, f.name))
+    args = vars(parser.parse_args(argv))
+    model_args = {f.name: args.pop(f.name) for f in dataclasses.fields(ModelConfig)}
+    config = TrainConfig(**args, model=ModelConfig(**model_args))
+    if config.labeler not in LABELERS:
+        parser.error(f"--labeler must be one of {sorted(LABELERS)}")
+    return config
+
+
+def _add_field(parser: argparse.ArgumentParser, name: str, default) -> None:
+    flag = "--" + name.replace("_", "-")
+    if isinstance(default, bool):
+        parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
+    elif isinstance(default, list):
+        parser.add_argument(flag, action="append", default=None, help=f"repeatable (default: {default})")
+        parser.set_defaults(**{name: default})
+    else:
+        parser.add_argument(flag, type=type(default), default=default, help=f"(default: {default})")
+
+
+def load_sets(specs: list[str], data_root: str, report: LoadReport):
+    articles = []
+    for spec in specs:
+        articles += load_dataset(spec, data_root, report)
+    return articles
+
+
+def atomic_write(path: Path, write) -> None:
+    """Write through a temporary file in the same folder, then rename: readers see old or new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def score_distribution(model, examples: list[Example]) -> dict:
+    """Histogram (20 bins on [0, 1]) and quantiles of predicted scores: the service's drift reference."""
+    scores = np.concatenate(predict_rows(model, [e.rows for e in examples]))
+    counts, edges = np.histogram(scores, bins=20, range=(0.0, 1.0))
+    return {
+        "n": int(scores.size),
+        "bin_edges": [round(float(e), 4) for e in edges],
+        "counts": counts.tolist(),
+        "quantiles": {str(q): round(float(np.quantile(scores, q)), 6) for q in (0.05, 0.25, 0.5, 0.75, 0.95)},
+        "mean": round(float(scores.mean()), 6),
+    }
+
+
+def fit_once(config: TrainConfig, train: list[Example], val: list[Example], seed: int, strategy=None):
+    """One random initialisation: fit with early stopping, return (model, history, validation ROUGE)."""
+    keras.utils.set_random_seed(seed)
+    input_dim = train[0].rows.shape[1]
+    if strategy is not None:
+        with strategy.scope():
+            model = build_model(config.model, input_dim)
+    else:
+        model = build_model(config.model, input_dim)
+    history = model.fit(
+        ExampleBatches(train, config.batch_size, config.max_sentences, seed),
+        validation_data=ExampleBatches(val, config.batch_size, config.max_sentences, seed, shuffle=False),
+        epochs=config.epochs,
+        callbacks=[keras.callbacks.EarlyStopping(patience=config.patience, restore_best_weights=True)],
+        verbose=2,
+    )
+    rouge = evaluate_model(model, val, config.k)
+    return model, history.history, rouge
+
+
+def mean_rouge(r: dict) -> float:
+    return (r["rouge1"] + r["rouge2"] + r["rougeLsum"]) / 3
+
+
+def save_curves(histories: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for i, h in enumerate(histories):
+        ax.plot(h["loss"], label=f"fit {i} train", color=f"C{i}")
+        ax.plot(h["val_loss"], label=f"fit {i} validation", color=f"C{i}", linestyle="--")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def make_strategy(config: TrainConfig):
+    if not config.distribute:
+        return None
+    import tensorflow as tf  # multi-device training is a TensorFlow feature; the model code stays pure Keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise SystemExit("--distribute needs KERAS_BACKEND=tensorflow")
+    gpus = tf.config.list_logical_devices("GPU")
+    devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
+    log.info("MirroredStrategy over %s", devices)
+    return tf.distribute.MirroredStrategy(devices)
+
+
+def split_cpu(n: int) -> None:
+    if n > 1:
+        import tensorflow as tf
+
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * n)
+
+
+def train(config: TrainConfig) -> dict:
+    started = time.time()
+    split_cpu(config.cpu_devices)
+    report = LoadReport()
+    train_articles = load_sets(config.train, config.data_root, report)
+    val_articles = load_sets(config.validation, config.data_root, report)
+    test_articles = load_sets(config.test, config.data_root, LoadReport()) if config.test else []
+    log.info("articles: train %d, validation %d, test %d", len(train_articles), len(val_articles), len(test_articles))
+
+    if config.retrain_punkt or not punkt_dir(config.nltk_data).is_dir():
+        log.info("training Punkt on %d articles", len(train_articles))
+        train_punkt([a.text for a in train_articles], config.nltk_data)
+    splitter = SentenceSplitter(config.nltk_data)
+    encoder = SentenceEncoder()
+    cache = VectorCache(config.cache, WEIGHTS_SHA256)
+    train_ex = prepare_examples(train_articles, splitter, config.labeler, cache, encoder, report)
+    val_ex = prepare_examples(val_articles, splitter, config.labeler, cache, encoder, report)
+    test_ex = prepare_examples(test_articles, splitter, config.labeler, cache, encoder, LoadReport(), min_sentences=1)
+    cache.close()
+    log.info("examples: train %d, validation %d; skipped %s", len(train_ex), len(val_ex), dict(report.skipped))
+
+    strategy = make_strategy(config)
+    fits = []
+    for restart in range(config.restarts):
+        model, history, rouge = fit_once(config, train_ex, val_ex, config.seed + restart, strategy)
+        log.info("fit %d: validation ROUGE %s", restart, rouge)
+        fits.append((mean_rouge(rouge), restart, model, history, rouge))
+    best_score, best_index, model, _, val_rouge = max(fits, key=lambda f: (f[0], -f[1]))
+    test_rouge = evaluate_model(model, test_ex, config.k) if test_ex else None
+
+    out = Path(config.out)
+    run_dir = Path(config.runs) / out.stem
+    run_dir.mkdir(parents=True, exist_ok=True)
+    save_curves([f[3] for f in fits], run_dir / "curves.png")
+    metrics = {
+        "fits": [{"seed": config.seed + f[1], "validation_rouge": f[4], "history": f[3]} for f in fits],
+        "best_fit": best_index,
+        "validation_rouge": val_rouge,
+        "test_rouge": test_rouge,
+    }
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+
+    atomic_write(out, lambda tmp: model.save(tmp))
+    card = {
+        "id": f"brief-{out.stem}-{datetime.now(timezone.utc):%Y%m%d%H%M}",
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "model_file": out.name,
+        "model_sha256": file_sha256(out),
+        "encoder": {"id": ENCODER_ID, "weights_sha256": WEIGHTS_SHA256, "dim": 384, "pooling": "mean, L2-normalised"},
+        "features": list(FEATURES),
+        "input_dim": int(train_ex[0].rows.shape[1]),
+        "punkt": {
+            "path": str(punkt_dir(config.nltk_data)),
+            "files": {p.name: file_sha256(p) for p in sorted(punkt_dir(config.nltk_data).iterdir())},
+        },
+        "labeler": config.labeler,
+        "training_data": {
+            "train": config.train,
+            "validation": config.validation,
+            "test": config.test,
+            "articles": {"train": len(train_ex), "validation": len(val_ex), "test": len(test_ex)},
+            "sentences": {"train": int(sum(len(e.rows) for e in train_ex)), "validation": int(sum(len(e.rows) for e in val_ex))},
+            "skipped": dict(report.skipped),
+        },
+        "hyperparameters": {**config.model.to_dict(), "epochs": config.epochs, "batch_size": config.batch_size,
+                            "patience": config.patience, "restarts": config.restarts, "seed": config.seed},
+        "k": config.k,
+        "validation_rouge": val_rouge,
+        "test_rouge": test_rouge,
+        "validation_scores": score_distribution(model, val_ex),
+        "versions": {"keras": keras.__version__, "backend": keras.backend.backend(), "python": platform.python_version(),
+                     **_backend_version()},
+        "train_seconds": round(time.time() - started, 1),
+    }
+    atomic_write(out.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(card, indent=2) + "\n"))
+    log.info("saved %s (validation %s, test %s)", out, val_rouge, test_rouge)
+    return card
+
+
+def _backend_version() -> dict:
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return {"tensorflow": tf.__version__}
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return {"jax": jax.__version__}
+    return {}
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    train(parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()
