@@ -10,7 +10,8 @@ import numpy as np
 
 from app.words import content_words, words
 
-TOP_WORDS_SHARE = 0.1  # the top 10% of distinct content words count as significant
+TOP_WORDS_SHARE = 0.1  # the top 10% of distinct content words count as significant...
+MIN_TOP_WORDS = 5  # ...but never fewer than 5, or short texts have one significant word
 MAX_GAP = 4  # significant words further apart than this start a new cluster
 
 
@@ -19,7 +20,7 @@ def score_luhn(sentences: Sequence[str]) -> np.ndarray:
     freq = Counter(w for s in sentences for w in content_words(s))
     if not freq:
         return np.zeros(len(sentences), dtype=np.float32)
-    n_top = max(1, round(len(freq) * TOP_WORDS_SHARE))
+    n_top = max(MIN_TOP_WORDS, round(len(freq) * TOP_WORDS_SHARE))
     significant = {w for w, _ in freq.most_common(n_top)}
     scores = np.array([_best_cluster(words(s), significant) for s in sentences], dtype=np.float32)
     top = scores.max()

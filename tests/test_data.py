@@ -1,0 +1,70 @@
+"""Loading real formats: the Kaggle BBC folder layout and CNN/DailyMail JSONL, bad rows counted."""
+
+import json
+
+import pytest
+
+from training.data import LoadReport, load_bbc, load_dataset, load_jsonl
+
+
+@pytest.fixture
+def bbc_folder(tmp_path):
+    root = tmp_path / "bbc"
+    for sub in ("News Articles/sport", "Summaries/sport"):
+        (root / sub).mkdir(parents=True)
+    (root / "News Articles/sport/001.txt").write_text("Title one\n\nFirst line. Second line.\n\nThird line.\n", encoding="utf-8")
+    (root / "Summaries/sport/001.txt").write_text("First line.Third line.", encoding="utf-8")
+    (root / "News Articles/sport/002.txt").write_bytes("Caf\xe9 title\n\nThe caf\xe9 opened. It closed.\n".encode("iso-8859-1"))
+    (root / "Summaries/sport/002.txt").write_bytes("The caf\xe9 opened.".encode("iso-8859-1"))
+    (root / "News Articles/sport/003.txt").write_text("Title one\n\nFirst line. Second line.\n\nThird line.\n", encoding="utf-8")
+    (root / "Summaries/sport/003.txt").write_text("First line.", encoding="utf-8")
+    (root / "News Articles/sport/004.txt").write_text("Only a title\n\n", encoding="utf-8")
+    (root / "Summaries/sport/004.txt").write_text("Something.", encoding="utf-8")
+    (root / "split.tsv").write_text(
+        "# article\tsplit\nsport/001\ttrain\nsport/002\ttrain\nsport/003\ttrain\nsport/004\ttrain\n", encoding="utf-8"
+    )
+    return root
+
+
+def test_bbc_articles_have_title_body_and_split_quotes(bbc_folder):
+    report = LoadReport()
+    articles = load_bbc(bbc_folder, "train", report)
+    first = articles[0]
+    assert first.title == "Title one"
+    assert first.text.startswith("First line.") and "Title one" not in first.text
+    assert first.quotes == ("First line.", "Third line.")
+    assert articles[1].text == "The café opened. It closed."  # the latin-1 file decodes
+    assert report.kept == 2
+    assert report.skipped == {"duplicate article": 1, "empty article": 1}
+
+
+def test_evaluation_keeps_duplicates(bbc_folder):
+    assert len(load_bbc(bbc_folder, "train", dedupe=False)) == 3
+
+
+def test_unknown_split_is_refused(bbc_folder):
+    with pytest.raises(ValueError, match="unknown BBC split"):
+        load_bbc(bbc_folder, "dev")
+
+
+def test_jsonl_rows_with_no_usable_summary_or_text_are_skipped_and_counted(tmp_path):
+    path = tmp_path / "stories.jsonl"
+    rows = [
+        json.dumps({"id": "a", "article": "One. Two.", "highlights": "One\nTwo"}).encode(),
+        json.dumps({"id": "b", "article": "  ", "highlights": "x"}).encode(),
+        json.dumps({"id": "c", "article": "Text.", "highlights": ""}).encode(),
+        b"{not json",
+        b'{"id": "d", "article": "\xff\xfe", "highlights": "x"}',
+        b"",
+    ]
+    path.write_bytes(b"\n".join(rows) + b"\n")
+    report = LoadReport()
+    articles = load_jsonl(path, report)
+    assert [a.id for a in articles] == ["a"]
+    assert articles[0].quotes == ("One", "Two")
+    assert report.skipped == {"empty article": 1, "empty summary": 1, "malformed JSON": 1, "undecodable bytes": 1}
+
+
+def test_dataset_names(tmp_path):
+    with pytest.raises(ValueError, match="unknown data set"):
+        load_dataset("imdb:train", tmp_path)

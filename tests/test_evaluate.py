@@ -1,0 +1,59 @@
+"""Evaluation: ROUGE on a hand-made case, top-K selection, baselines."""
+
+import numpy as np
+import pytest
+
+from app.luhn import score_luhn
+from app.summarizer import top_sentences
+from training.evaluate import baseline_picker, pick_top, rouge_scores
+
+
+def test_rouge_of_a_perfect_pick_is_100_and_of_a_disjoint_pick_is_0():
+    reference = [["the cat sat on the mat", "dogs bark"]]
+    assert rouge_scores([["the cat sat on the mat", "dogs bark"]], reference) == {"rouge1": 100.0, "rouge2": 100.0, "rougeLsum": 100.0}
+    assert rouge_scores([["zebras graze quietly"]], reference)["rouge1"] == 0.0
+
+
+def test_rouge1_by_hand():
+    # prediction "cat sat" vs reference "the cat sat down": P = 2/2, R = 2/4 -> F = 2/3
+    assert rouge_scores([["cat sat"]], [["the cat sat down"]])["rouge1"] == pytest.approx(100 * 2 / 3, abs=0.01)
+
+
+def test_top_sentences_come_back_in_document_order():
+    assert top_sentences(np.array([0.1, 0.9, 0.3, 0.8]), 2) == [1, 3]
+    assert top_sentences(np.array([0.5, 0.5, 0.5]), 2) == [0, 1]  # ties go to the earlier sentence
+
+
+def test_trigram_blocking_skips_a_near_repeat():
+    sentences = ["the bank raised rates today", "the bank raised rates again", "markets shrugged"]
+    scores = np.array([0.9, 0.8, 0.1])
+    assert pick_top(scores, sentences, 2) == [0, 1]
+    assert pick_top(scores, sentences, 2, trigram_blocking=True) == [0, 2]
+
+
+def test_lead_and_oracle_baselines():
+    sentences = ["alpha beta gamma", "delta epsilon", "zeta eta theta iota"]
+    assert baseline_picker("lead")(sentences, [], 2) == [0, 1]
+    assert baseline_picker("oracle")(sentences, ["zeta eta theta iota alpha beta gamma"], 2) == [0, 2]
+
+
+def test_luhn_prefers_the_sentence_dense_with_the_article_s_frequent_words():
+    sentences = [
+        "Brief highlights articles.",
+        "Brief scores article sentences with a model; Brief highlights the top article sentences.",
+        "The weather was mild.",
+    ]
+    scores = score_luhn(sentences)
+    assert scores.argmax() == 1 and scores[2] == 0.0
+
+
+@pytest.mark.parametrize("name", ["lexrank", "textrank"])
+def test_sumy_baselines_pick_k_sentences_in_order(name):
+    sentences = [
+        "The central bank raised interest rates.",
+        "Rates rose by a quarter point at the central bank.",
+        "A cat slept.",
+        "Banks and markets expected the rate rise.",
+    ]
+    picked = baseline_picker(name)(sentences, [], 2)
+    assert len(picked) == 2 and picked == sorted(picked)

@@ -1,0 +1,28 @@
+"""Features: what the LSTM sees besides the MiniLM vectors."""
+
+import numpy as np
+
+from app.features import FEATURES, featurize
+
+
+def _unit(rows):
+    rows = np.asarray(rows, dtype=np.float32)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_rows_are_the_vector_followed_by_the_named_features():
+    sentences = ["Rates rose.", "The central bank raised rates again on Tuesday.", "Cats sleep."]
+    vectors = _unit([[1, 0], [1, 1], [0, 1]])
+    rows = featurize(sentences, vectors)
+    assert rows.shape == (3, 2 + len(FEATURES))
+    np.testing.assert_array_equal(rows[:, :2], vectors)
+    f = {name: rows[:, 2 + i] for i, name in enumerate(FEATURES)}
+    np.testing.assert_allclose(f["position"], [0, 0.5, 1])
+    np.testing.assert_array_equal(f["is_first"], [1, 0, 0])
+    assert f["log_words"][1] > f["log_words"][0]  # longer sentence
+    assert f["centroid"][1] == f["centroid"].max()  # [1,1] is the middle of the three
+    assert f["centrality"][2] < f["centrality"][1]  # "Cats sleep." shares no word with the rest
+
+
+def test_an_empty_article_has_no_rows():
+    assert featurize([], np.zeros((0, 4), dtype=np.float32)).shape == (0, 4 + len(FEATURES))
