@@ -1,0 +1,53 @@
+"""One exception for every client-visible error, and the handlers that turn errors into JSON.
+
+Every error the service returns has the body ``{"error": {"code": ..., "message": ...}}``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class APIError(Exception):
+    """An error with its HTTP status, a short machine-readable code and a message for people."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def error_response(status: int, code: str, message: str) -> tuple[Response, int]:
+    return jsonify(error={"code": code, "message": message}), status
+
+
+def handle_api_error(e: APIError) -> tuple[Response, int]:
+    return error_response(e.status, e.code, e.message)
+
+
+def handle_http_exception(e: HTTPException) -> Response:
+    """werkzeug's own errors (404, 405, 413 ...) in our JSON shape, keeping headers such as ``Allow``."""
+    response = e.get_response()
+    code = (e.name or "error").lower().replace(" ", "_")
+    response.data = json.dumps({"error": {"code": code, "message": e.description}})
+    response.content_type = "application/json"
+    return response
+
+
+def handle_unexpected(e: Exception) -> tuple[Response, int]:
+    """Last resort: a bug must still answer in the JSON shape (and leave a traceback in the log)."""
+    log.exception("unhandled error")
+    return error_response(500, "internal_error", "the server failed to handle this request")
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(APIError, handle_api_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

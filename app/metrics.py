@@ -1,0 +1,85 @@
+"""Prometheus metrics, summed over all gunicorn workers.
+
+Under gunicorn, ``gunicorn.conf.py`` sets ``PROMETHEUS_MULTIPROC_DIR`` before any worker starts:
+each worker then writes its values to files there, and ``/metrics`` reads all of them.
+Without that variable (tests in one process) the default in-process registry is used.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import numpy as np
+from flask import Flask, g, request
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+# The drift reference in the model card is a 20-bin histogram of scores on [0, 1];
+# live scores are counted in the same bins, so the two can be compared.
+SCORE_EDGES = tuple(round(i / 20, 4) for i in range(21))
+
+REQUESTS = Counter("brief_requests", "HTTP requests by endpoint, method and status.", ["endpoint", "method", "status"])
+LATENCY = Histogram(
+    "brief_request_duration_seconds", "Time to answer a request, by endpoint and status.", ["endpoint", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+)
+SENTENCES = Histogram(
+    "brief_article_sentences", "Sentences per scored article.", ["method"],
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+)
+SCORES = Histogram("brief_sentence_score", "Predicted sentence scores.", ["method"], buckets=SCORE_EDGES[1:])
+
+
+def registry() -> CollectorRegistry:
+    """The registry to read: all workers' values in multiprocess mode, else this process's."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        collected = CollectorRegistry()
+        multiprocess.MultiProcessCollector(collected)
+        return collected
+    return REGISTRY
+
+
+def render() -> tuple[bytes, str]:
+    """The ``/metrics`` body and its content type."""
+    return generate_latest(registry()), CONTENT_TYPE_LATEST
+
+
+def observe_article(method: str, scores: np.ndarray) -> None:
+    SENTENCES.labels(method).observe(len(scores))
+    histogram = SCORES.labels(method)
+    for score in scores:
+        histogram.observe(float(score))
+
+
+def score_counts(method: str = "lstm", source: CollectorRegistry | None = None) -> list[int]:
+    """Live counts of predicted scores in each of the 20 ``SCORE_EDGES`` bins (not cumulative)."""
+    cumulative = {edge: 0.0 for edge in SCORE_EDGES[1:]}
+    for metric in (source or registry()).collect():
+        if metric.name != "brief_sentence_score":
+            continue
+        for sample in metric.samples:
+            if sample.name.endswith("_bucket") and sample.labels.get("method") == method:
+                le = float(sample.labels["le"])
+                if le in cumulative:
+                    cumulative[le] += sample.value
+    totals = [int(cumulative[edge]) for edge in SCORE_EDGES[1:]]
+    return [b - a for a, b in zip([0, *totals[:-1]], totals)]
+
+
+def instrument(app: Flask) -> None:
+    """Count every request and time it, labelled by route (not raw path, to keep labels few)."""
+
+    @app.before_request
+    def start_timer() -> None:
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def record(response):
+        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+        status = str(response.status_code)
+        REQUESTS.labels(endpoint, request.method, status).inc()
+        started = g.get("request_started")
+        if started is not None:
+            LATENCY.labels(endpoint, status).observe(time.perf_counter() - started)
+        return response
+

@@ -1,0 +1,66 @@
+"""HTTP only: read the request, call one function, answer JSON. The work happens in ``app.service``."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
+
+from app import metrics
+from app.payload import parse_evaluate
+from app.sample_articles import load_samples
+from app.service import BriefService
+
+bp = Blueprint("brief", __name__)
+
+
+def service() -> BriefService:
+    return current_app.extensions["brief"]
+
+
+@bp.get("/")
+def index():
+    return render_template("index.html")
+
+
+@bp.get("/api/health")
+def health():
+    """Liveness: the process answers (the model may still be loading)."""
+    return jsonify(status="ok")
+
+
+@bp.get("/api/ready")
+def ready():
+    """Readiness: 503 until the model is loaded and a warm-up prediction ran."""
+    summarizer = service().ready()
+    return jsonify(status="ready", model=summarizer.model_id, worker=os.getpid())
+
+
+@bp.get("/api/model")
+def model_card():
+    return jsonify(service().ready().card)
+
+
+@bp.post("/api/evaluate")
+def evaluate():
+    config = current_app.config
+    parsed = parse_evaluate(request, config["DEFAULT_TOP"], config["MAX_ARTICLES"])
+    results = service().evaluate(parsed)
+    return jsonify({"results": results} if parsed.batch else results[0])
+
+
+@bp.get("/api/drift")
+def drift():
+    config = current_app.config
+    return jsonify(service().drift(config["DRIFT_MIN_SAMPLES"], config["DRIFT_PSI_WARN"], config["DRIFT_PSI_ALERT"]))
+
+
+@bp.get("/api/samples")
+def samples():
+    return jsonify(samples=load_samples())
+
+
+@bp.get("/metrics")
+def prometheus_metrics():
+    body, content_type = metrics.render()
+    return Response(body, content_type=content_type)

@@ -1,0 +1,90 @@
+"""One worker's Brief: loads the Summarizer (in the background, after gunicorn forks) and scores requests."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from app import metrics
+from app.drift import drift_report
+from app.encoder import EncoderError
+from app.errors import APIError
+from app.payload import EvaluateRequest
+from app.response import build_result
+from app.summarizer import ModelFileError, Summarizer
+
+log = logging.getLogger(__name__)
+
+WARM_UP_TEXT = "Brief is starting. This sentence warms up the encoder and the model. It is never shown."
+
+
+class BriefService:
+    """The model and its state: ``loading``, then ``ready`` or ``failed`` (with the reason)."""
+
+    def __init__(self, model_path: Path, card_path: Path, nltk_data: Path, max_sentences: int):
+        self.paths = (model_path, card_path, nltk_data)
+        self.max_sentences = max_sentences
+        self.summarizer: Summarizer | None = None
+        self.state = "loading"
+        self.reason = "the model is loading"
+        # Threads of a worker share one Keras model; scoring one request at a time keeps TF
+        # from running two predictions on it at once (the 2 CPU cores are busy either way).
+        self._lock = threading.Lock()
+
+    def start(self, background: bool) -> None:
+        if background:
+            threading.Thread(target=self.load, name="brief-load", daemon=True).start()
+        else:
+            self.load()
+
+    def load(self) -> None:
+        """Load the model, encoder and splitter, run one warm-up prediction, then declare ready."""
+        try:
+            summarizer = Summarizer(*self.paths)
+            summarizer.score([WARM_UP_TEXT])
+        except (ModelFileError, EncoderError, OSError) as e:
+            self.state, self.reason = "failed", f"model not loaded: {e}"
+            log.error("Brief cannot serve: %s", self.reason)
+            return
+        self.summarizer, self.state, self.reason = summarizer, "ready", "ready"
+        log.info("Brief ready with model %s", summarizer.model_id)
+
+    def ready(self) -> Summarizer:
+        """The loaded summarizer, or a 503 saying why there is none yet."""
+        if self.summarizer is None:
+            raise APIError(503, "not_ready", self.reason)
+        return self.summarizer
+
+    def evaluate(self, request: EvaluateRequest) -> list[dict]:
+        """Score every article of the request (encoded together) and build one result per article."""
+        summarizer = self.ready()
+        texts = [a.text for a in request.articles]
+        # Split first (cheap) so an oversized request is refused before the expensive encoding.
+        counts = [len(summarizer.split(t)) for t in texts]
+        if sum(counts) > self.max_sentences:
+            raise APIError(413, "too_many_sentences",
+                           f"{sum(counts)} sentences in this request; the limit is {self.max_sentences}")
+        if 0 in counts:
+            where = f"article {counts.index(0)}" if request.batch else "the article"
+            raise APIError(422, "no_sentences", f"{where} has no sentence with a word in it")
+        with self._lock:
+            scored = summarizer.score(texts, request.method)
+        model = summarizer.model_id if request.method == "lstm" else request.method
+        results = []
+        for article, result in zip(request.articles, scored):
+            metrics.observe_article(request.method, result.scores)
+            results.append(build_result(article.text, article.title, result, request.top, model))
+        return results
+
+    def drift(self, min_samples: int, psi_warn: float, psi_alert: float) -> dict:
+        """The live LSTM score distribution (all workers) against the card's validation distribution."""
+        summarizer = self.ready()
+        reference = summarizer.card.get("validation_scores") or {}
+        edges = [round(e, 4) for e in reference.get("bin_edges", [])]
+        if edges != list(metrics.SCORE_EDGES) or len(reference.get("counts", [])) != len(edges) - 1:
+            raise APIError(503, "drift_unavailable",
+                           "the model card's validation_scores do not use the service's 20 score bins on [0, 1]")
+        report = drift_report(reference, metrics.score_counts("lstm"),
+                              min_samples=min_samples, psi_warn=psi_warn, psi_alert=psi_alert)
+        return {"model": summarizer.model_id, **report}
