@@ -42,7 +42,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
 
-    app.logger.setLevel(app.config["LOG_LEVEL"])  # app.service logs to this ("app") logger
+    app.logger.setLevel(str(app.config["LOG_LEVEL"]).upper())  # app.service logs to this ("app") logger
     register_error_handlers(app)
     metrics.instrument(app)
     app.register_blueprint(bp)

@@ -1,0 +1,130 @@
+"""Fixtures for the service: an in-process ``app``/``client`` and one real gunicorn for the whole session.
+
+``client`` runs without a model (its paths point at files that do not exist), so it answers at
+once: it covers everything decided before the model is needed, and the not-ready states.
+``server`` is the real thing: gunicorn with 2 workers on a free local port, serving the bundled
+``models/brief.h5``; tests that use it are marked slow.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from app import create_app
+
+REPO = Path(__file__).resolve().parent.parent
+MODEL_FILES = (REPO / "models" / "brief.h5", REPO / "models" / "brief.json")
+WORKERS = 2
+START_TIMEOUT = 300  # seconds; each worker loads TensorFlow, MiniLM and the LSTM (slower while training runs)
+
+
+@pytest.fixture
+def app(tmp_path):
+    return create_app({
+        "TESTING": True,
+        "MODEL_PATH": str(tmp_path / "brief.h5"),
+        "CARD_PATH": str(tmp_path / "brief.json"),
+        "LOAD_IN_BACKGROUND": False,
+    })
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen
+    metrics_dir: Path
+    log: Path
+
+    def worker_pids(self) -> set[int]:
+        """The gunicorn workers now alive (children of the master)."""
+        pids = set()
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.process.pid:  # fields: state, ppid, ...
+                pids.add(int(stat.parent.name))
+        return pids
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_ready(server: Server, timeout: float) -> None:
+    """Until every worker has said ready: each /api/ready names the worker that answered."""
+    ready: set[int] = set()
+    deadline = time.monotonic() + timeout
+
+    def ask(_):
+        try:
+            r = requests.get(server.url + "/api/ready", timeout=5)
+        except requests.ConnectionError:
+            return None
+        return r.json().get("worker") if r.status_code == 200 else None
+
+    with ThreadPoolExecutor(8) as pool:
+        while len(ready) < WORKERS:
+            if server.process.poll() is not None:
+                pytest.fail(f"gunicorn exited with {server.process.returncode}:\n{server.log_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"gunicorn not ready after {timeout}s:\n{server.log_text()[-3000:]}")
+            ready |= {w for w in pool.map(ask, range(16)) if w}
+            time.sleep(0.5)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> Server:
+    """gunicorn -c gunicorn.conf.py 'app:create_app()' with the bundled model, as ``make serve`` runs it."""
+    env = dict(os.environ)
+    missing = [str(p) for p in MODEL_FILES if not p.is_file()]
+    if missing and "BRIEF_MODEL_PATH" not in env:
+        pytest.fail(f"the bundled model is missing ({', '.join(missing)}): run `make train` or check out models/")
+    port = free_port()
+    metrics_dir = tmp_path_factory.mktemp("prometheus")
+    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+    env.update({
+        "BRIEF_BIND": f"127.0.0.1:{port}",
+        "BRIEF_WORKERS": str(WORKERS),
+        "BRIEF_THREADS": "4",
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    })
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"],
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    server = Server(f"http://127.0.0.1:{port}", process, metrics_dir, log)
+    try:
+        wait_until_ready(server, START_TIMEOUT)
+        yield server
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -1,0 +1,150 @@
+"""The reader page in a real headless Chromium, against the real gunicorn and model.
+
+Uses Debian's chromium (Playwright's own browser download needs the internet). The final state
+is kept as a screenshot in ``artifacts/page.png``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.requests_seen = []
+    page.on("request", lambda request: page.requests_seen.append(request.url))
+    page.errors_seen = []
+    page.on("pageerror", lambda error: page.errors_seen.append(str(error)))
+    page.goto(server.url + "/")
+    page.wait_for_selector("body[data-ready=true]")
+    yield page
+    context.close()
+
+
+def submit(page, model="lstm"):
+    page.check(f"input[name=model][value={model}]")
+    with page.expect_response(lambda r: r.url.endswith("/api/evaluate")) as response:
+        page.click("#submit")
+    assert response.value.status == 200
+    page.wait_for_selector("#top-highlights li")
+    return response.value.json()
+
+
+def test_reader_highlights_a_sample_and_scrolls_to_a_highlight(page, server):
+    page.select_option("#sample", index=1)
+    title = page.input_value("#title")
+    assert title and len(page.input_value("#text")) > 500
+    body = submit(page)
+
+    # the article is shown whole, with the top 5 as tier 1 and the next ones up to 15% as tier 2
+    n = len(body["scored_article_sentences"])
+    assert page.locator("#article .sentence").count() == n
+    assert page.locator("#article .tier-1").count() == 5
+    assert page.locator("#article .tier-2").count() == max(0, int(n * 0.15) - 5)
+    tier1 = sorted(int(i) for i in page.locator("#article .tier-1").evaluate_all("els => els.map(e => e.dataset.index)"))
+    assert tier1 == body["highlights"]
+    assert page.text_content("#article") == page.input_value("#text")
+    assert page.text_content("#article-title") == title
+
+    # the sidebar lists each highlight with its score and scroll position
+    items = page.locator("#top-highlights .highlight-link")
+    assert items.count() == 5
+    by_index = {s["index"]: s for s in body["scored_article_sentences"]}
+    last = by_index[body["highlights"][-1]]
+    assert f"score {last['score']:.2f}" in items.nth(4).text_content()
+    assert f"{last['scroll']:.1f}%" in items.nth(4).text_content()
+
+    # skim mode fades everything but the highlights; highlight mode brings it back
+    faded = page.locator("#article .sentence:not(.tier-1):not(.tier-2)").first
+    assert float(faded.evaluate("e => getComputedStyle(e).opacity")) == 1.0
+    page.click("#mode-skim")
+    page.wait_for_function("() => document.querySelector('#article').classList.contains('mode-skim')")
+    page.wait_for_timeout(300)  # the opacity transition
+    assert float(faded.evaluate("e => getComputedStyle(e).opacity")) < 0.5
+    kept = page.locator("#article .tier-1").first
+    assert float(kept.evaluate("e => getComputedStyle(e).opacity")) == 1.0
+    page.click("#mode-highlight")
+    page.wait_for_timeout(300)
+    assert float(faded.evaluate("e => getComputedStyle(e).opacity")) == 1.0
+
+    # clicking the last highlight scrolls the article to it and marks it
+    target = page.locator(f"#sentence-{last['index']}")
+    items.nth(4).click()
+    page.wait_for_function("i => document.getElementById('sentence-' + i).classList.contains('focused')", arg=last["index"])
+    page.wait_for_timeout(300)
+    box = target.bounding_box()
+    assert box is not None and 0 <= box["y"] < 800, box
+    assert page.evaluate("window.scrollY") > 0
+
+    page.click("#mode-skim")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "page.png"), full_page=True)
+    assert (ARTIFACTS / "page.png").stat().st_size > 10_000
+
+    # nothing was fetched from anywhere but the service itself, and no script failed
+    assert page.requests_seen and all(url.startswith(server.url) for url in page.requests_seen)
+    assert page.errors_seen == []
+
+
+def test_switching_to_luhn_rescores_with_luhn(page):
+    page.select_option("#sample", index=2)
+    lstm = submit(page, "lstm")
+    assert page.get_attribute("body", "data-model") == lstm["model"] != "luhn"
+    luhn = submit(page, "luhn")
+    assert luhn["model"] == "luhn"
+    assert page.get_attribute("body", "data-model") == "luhn"
+    assert "scored by luhn" in page.text_content("#meta")
+    shown = sorted(int(i) for i in page.locator("#article .tier-1").evaluate_all("els => els.map(e => e.dataset.index)"))
+    assert shown == luhn["highlights"]
+
+
+def test_a_long_article_gets_a_second_tier_up_to_15_percent(page):
+    topics = ["rain", "trains", "bees", "tides", "bridges", "schools", "markets", "parks", "ferries", "libraries"]
+    text = " ".join(f"Report {i} says the {topics[i % 10]} of district {i // 10} changed in year {1990 + i}."
+                    for i in range(60))
+    page.fill("#text", text)
+    submit(page)
+    assert page.locator("#article .tier-1").count() == 5
+    assert page.locator("#article .tier-2").count() == int(60 * 0.15) - 5
+
+
+def test_pasted_markup_is_shown_as_text_not_run(page):
+    text = ("<img src=x onerror=\"document.body.dataset.pwned='1'\"> An image tag is plain text here. "
+            "<script>document.body.dataset.pwned='2'</script> So is a script tag. Both stay inert.")
+    page.fill("#text", text)
+    submit(page)
+    assert page.locator("#article img, #article script").count() == 0
+    assert page.text_content("#article") == text
+    assert page.get_attribute("body", "data-pwned") is None
+
+
+def test_an_empty_article_shows_the_service_error(page):
+    page.fill("#text", "   ")
+    page.click("#submit")
+    page.wait_for_selector("#status.error")
+    assert "empty" in page.text_content("#status")
