@@ -30,7 +30,8 @@ loglevel = os.environ.get("BRIEF_LOG_LEVEL", "info")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Prometheus multiprocess mode: every worker writes its metrics under this folder and /metrics
 # sums them. It must be in the environment before prometheus_client is imported anywhere.
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="brief-metrics-"))
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="brief-metrics-")
 
 
 def on_starting(server):

@@ -20,13 +20,12 @@ WARM_UP_TEXT = "Brief is starting. This sentence warms up the encoder and the mo
 
 
 class BriefService:
-    """The model and its state: ``loading``, then ``ready`` or ``failed`` (with the reason)."""
+    """The model of one worker; until it is loaded and warmed up, ``reason`` says why not (loading, or the error)."""
 
     def __init__(self, model_path: Path, card_path: Path, nltk_data: Path, max_sentences: int):
         self.paths = (model_path, card_path, nltk_data)
         self.max_sentences = max_sentences
         self.summarizer: Summarizer | None = None
-        self.state = "loading"
         self.reason = "the model is loading"
         # Threads of a worker share one Keras model; scoring one request at a time keeps TF
         # from running two predictions on it at once (the 2 CPU cores are busy either way).
@@ -44,10 +43,15 @@ class BriefService:
             summarizer = Summarizer(*self.paths)
             summarizer.score([WARM_UP_TEXT])
         except (ModelFileError, EncoderError, OSError) as e:
-            self.state, self.reason = "failed", f"model not loaded: {e}"
+            self.reason = f"model not loaded: {e}"
             log.error("Brief cannot serve: %s", self.reason)
             return
-        self.summarizer, self.state, self.reason = summarizer, "ready", "ready"
+        except Exception as e:  # e.g. a model whose input width does not fit the featurizer
+            # This runs in a thread: without this, /api/ready would say "loading" forever.
+            self.reason = f"model not loaded: {type(e).__name__}: {e}"
+            log.exception("Brief cannot serve: %s", self.reason)
+            return
+        self.summarizer, self.reason = summarizer, "ready"
         log.info("Brief ready with model %s", summarizer.model_id)
 
     def ready(self) -> Summarizer:

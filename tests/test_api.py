@@ -108,6 +108,17 @@ def test_a_model_whose_sha256_differs_from_its_card_is_refused_with_one_log_line
     assert len(errors) == 1 and "does not match the sha256" in errors[0].getMessage()
 
 
+def test_an_unexpected_load_failure_is_reported_not_left_as_loading(monkeypatch):
+    def broken_summarizer(*args):
+        raise ValueError("Input 0 expects shape (None, None, 391), got (1, 16, 400)")
+
+    monkeypatch.setattr("app.service.Summarizer", broken_summarizer)
+    app = create_app({"TESTING": True, "LOAD_IN_BACKGROUND": False})
+    error = app.test_client().get("/api/ready").get_json()["error"]
+    assert error["code"] == "not_ready"
+    assert error["message"].startswith("model not loaded: ValueError") and "391" in error["message"]
+
+
 def test_evaluate_and_model_card_are_503_until_ready(client):
     assert_error(client.post("/api/evaluate", data="A sentence.", content_type="text/plain"), 503, "not_ready")
     assert_error(client.get("/api/model"), 503, "not_ready")
