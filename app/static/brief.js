@@ -141,6 +141,12 @@ $("sample").addEventListener("change", pickSample);
 $("article-form").addEventListener("submit", submit);
 $("mode-highlight").addEventListener("click", () => setMode("highlight"));
 $("mode-skim").addEventListener("click", () => setMode("skim"));
+// Switching scorer re-scores the article on show, so the two can be compared at a glance.
+for (const radio of document.querySelectorAll("input[name=model]")) {
+  radio.addEventListener("change", () => {
+    if (!$("reader").hidden) $("article-form").requestSubmit();
+  });
+}
 loadSamples().then(
   () => { document.body.dataset.ready = "true"; },
   (error) => setStatus(`Could not load the samples: ${error.message}`, true),
