@@ -137,6 +137,16 @@ def test_unknown_routes_and_methods_answer_in_the_json_error_shape(client):
     assert "POST" in response.headers["Allow"]
 
 
+def test_a_bug_still_answers_500_in_the_json_error_shape(app):
+    def broken():
+        raise RuntimeError("a bug")
+
+    app.add_url_rule("/api/broken", view_func=broken)
+    response = app.test_client().get("/api/broken")
+    assert_error(response, 500, "internal_error")
+    assert "a bug" not in response.text  # no internals leak to the client
+
+
 def test_samples_are_bundled_original_articles(client):
     samples = client.get("/api/samples").get_json()["samples"]
     assert len(samples) >= 2
