@@ -65,16 +65,17 @@ def parse_evaluate(request: Request, default_top: int, max_articles: int) -> Eva
 def read_body(request: Request) -> bytes:
     """The raw body, or 413 if it is over ``MAX_CONTENT_LENGTH`` (checked before reading when there is a Content-Length)."""
     limit = request.max_content_length
+    too_large = APIError(413, "body_too_large", f"the body is larger than the limit of {limit} bytes")
     try:
         if request.content_length is None and request.environ.get("wsgi.input_terminated") and limit is not None:
             # Chunked: werkzeug would quietly cut the body at the limit; read one byte more to tell.
             data = request.input_stream.read(limit + 1)
             if len(data) > limit:
-                raise RequestEntityTooLarge()
+                raise too_large
             return data
-        return request.get_data(cache=False)
+        return request.get_data(cache=False)  # werkzeug refuses a Content-Length over the limit unread
     except RequestEntityTooLarge as e:
-        raise APIError(413, "body_too_large", f"the body is larger than the limit of {limit} bytes") from e
+        raise too_large from e
     except (ParseException, OSError) as e:  # gunicorn's errors for a broken chunked body, or a dropped client
         raise APIError(400, "malformed_body", f"the body could not be read: {type(e).__name__}") from e
 
