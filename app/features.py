@@ -7,11 +7,16 @@ a sentence's length or of where it sits in the article; these features say it.
 from __future__ import annotations
 
 from collections import Counter
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
+from nltk.stem.porter import PorterStemmer
 
+from app.luhn import score_luhn
 from app.words import content_words
+
+_stem = lru_cache(maxsize=100_000)(PorterStemmer().stem)
 
 FEATURES = (
     "position",  # index / (n - 1): 0 for the lead sentence, 1 for the last
@@ -21,6 +26,8 @@ FEATURES = (
     "centroid",  # cosine to the article's mean vector: how central in meaning
     "centrality",  # PageRank over shared content words (TextRank's graph), times n
     "word_weight",  # mean document frequency of the sentence's content words, over the top one
+    "textrank",  # TextRank (as sumy rates it: stemmed words, self-loops, log-length norm), times n
+    "luhn",  # Luhn's significance factor (app/luhn.py), over the article's best
 )
 N_FEATURES = len(FEATURES)
 
@@ -42,6 +49,8 @@ def featurize(sentences: Sequence[str], vectors: np.ndarray) -> np.ndarray:
     extra[:, 4] = vectors @ centroid / norm if norm > 0 else 0.0
     extra[:, 5] = _overlap_pagerank(tokens) * n
     extra[:, 6] = _word_weight(tokens)
+    extra[:, 7] = _textrank([[_stem(w) for w in t] for t in tokens]) * n
+    extra[:, 8] = score_luhn(sentences)
     return np.concatenate([vectors.astype(np.float32), extra], axis=1)
 
 
@@ -64,3 +73,22 @@ def _word_weight(tokens: list[list[str]]) -> np.ndarray:
         return np.zeros(len(tokens), dtype=np.float32)
     top = max(freq.values())
     return np.array([np.mean([freq[w] for w in t]) / top if t else 0.0 for t in tokens], dtype=np.float32)
+
+
+def _textrank(stems: list[list[str]], damping: float = 0.85, steps: int = 50) -> np.ndarray:
+    """TextRank as sumy computes it: edge = shared words (with repeats) / (log|a| + log|b|), self-loops kept."""
+    n = len(stems)
+    counts = [Counter(t) for t in stems]
+    weights = np.zeros((n, n))
+    for i in range(n):
+        for j in range(i, n):
+            shared = sum(counts[j][w] for w in stems[i])
+            if shared:
+                norm = np.log(len(stems[i])) + np.log(len(stems[j]))
+                weights[i, j] = weights[j, i] = shared / norm if norm > 0 else float(shared)
+    weights /= weights.sum(axis=1, keepdims=True) + 1e-7
+    transition = (1 - damping) / n + damping * weights
+    rank = np.full(n, 1.0 / n)
+    for _ in range(steps):
+        rank = transition.T @ rank
+    return rank.astype(np.float32)

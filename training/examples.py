@@ -78,6 +78,12 @@ class ExampleBatches(keras.utils.PyDataset):
         self.batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
         if self.shuffle:
             self.rng.shuffle(self.batches)
+        # Keras infers the input signature from the first few batches: lead with the longest and
+        # the shortest, so the time axis is seen to vary (else later, longer batches are refused).
+        lengths = [max(len(self.examples[i].rows) for i in b) for b in self.batches]
+        longest, shortest = int(np.argmax(lengths)), int(np.argmin(lengths))
+        first = [self.batches[longest]] + ([self.batches[shortest]] if shortest != longest else [])
+        self.batches = first + [b for j, b in enumerate(self.batches) if j not in (longest, shortest)]
 
     def __len__(self) -> int:
         return len(self.batches)

@@ -1,0 +1,98 @@
+"""End to end on a tiny data set: train -> save .h5 + card -> load in the service's Summarizer -> score."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow
+
+TOPICS = ["the harbour", "the new library", "the city budget", "the football club", "the river bridge", "the night market"]
+
+
+def _story(i: int, topic: str) -> dict:
+    sentences = [
+        f"Officials announced on Monday that {topic} will reopen after a long closure.",
+        f"The decision follows months of debate about the cost of {topic}.",
+        "Residents said they were surprised.",
+        f"Work on {topic} is expected to take {i + 2} months and to employ forty people.",
+        "The weather was mild.",
+        f"Critics of {topic} said the money could be spent better elsewhere.",
+    ]
+    return {"id": f"s{i}", "article": " ".join(sentences), "highlights": f"{sentences[0]}\n{sentences[3]}"}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny")
+    stories = [_story(i, t) for i, t in enumerate(TOPICS)]
+    (root / "train.jsonl").write_text("\n".join(json.dumps(s) for s in stories[:4]) + "\n")
+    (root / "val.jsonl").write_text("\n".join(json.dumps(s) for s in stories[4:]) + "\n")
+    args = [
+        "--train", str(root / "train.jsonl"), "--validation", str(root / "val.jsonl"), "--test", str(root / "val.jsonl"),
+        "--out", str(root / "models/tiny.h5"), "--nltk-data", str(root / "models/nltk_data"), "--retrain-punkt",
+        "--cache", str(root / "cache/vectors.h5"), "--runs", str(root / "runs"),
+        "--units", "8", "--epochs", "3", "--restarts", "2", "--batch-size", "2", "--loss", "bce",
+    ]
+    from training.train import main
+
+    main(args)
+    return root, stories
+
+
+def test_training_writes_model_card_curves_and_metrics(tiny_run):
+    root, _ = tiny_run
+    card = json.loads((root / "models/tiny.json").read_text())
+    assert card["labeler"] == "oracle" and card["hyperparameters"]["units"] == 8
+    assert card["training_data"]["articles"] == {"train": 4, "validation": 2, "test": 2}
+    assert card["encoder"]["weights_sha256"].startswith("53aa5117")
+    assert set(card["validation_rouge"]) == {"rouge1", "rouge2", "rougeLsum"}
+    assert sum(card["validation_scores"]["counts"]) == card["validation_scores"]["n"] == 12
+    assert (root / "runs/tiny/curves.png").stat().st_size > 1000
+    metrics = json.loads((root / "runs/tiny/metrics.json").read_text())
+    assert len(metrics["fits"]) == 2  # --restarts 2
+    assert not list((root / "models").glob(".tiny-*"))  # no temporary file left behind
+
+
+def test_saved_model_scores_articles_through_the_service_summarizer(tiny_run):
+    root, stories = tiny_run
+    from app.summarizer import Summarizer
+
+    summarizer = Summarizer(root / "models/tiny.h5", root / "models/tiny.json", root / "models/nltk_data")
+    text = stories[5]["article"]
+    first, second = summarizer.score([text]), summarizer.score([text])
+    assert len(first[0].sentences) == 6
+    np.testing.assert_array_equal(first[0].scores, second[0].scores)
+    for s in first[0].sentences:
+        assert text[s.start : s.end] == s.text
+
+
+def test_vectors_are_cached_so_a_second_run_does_not_re_encode(tiny_run):
+    root, stories = tiny_run
+    from app.encoder import WEIGHTS_SHA256
+    from training.vector_cache import VectorCache
+
+    cache = VectorCache(root / "cache/vectors.h5", WEIGHTS_SHA256)
+    try:
+        # every training sentence is there: no encoder is needed to get its vector
+        vectors = cache.vectors(["Residents said they were surprised."], encoder=None)
+        assert vectors.shape == (1, 384)
+    finally:
+        cache.close()
+
+
+def test_mirrored_strategy_trains_on_two_logical_cpu_devices(tiny_run):
+    root, _ = tiny_run
+    args = [
+        sys.executable, "-m", "training.train", "--distribute", "--cpu-devices", "2",
+        "--train", str(root / "train.jsonl"), "--validation", str(root / "val.jsonl"), "--test", str(root / "val.jsonl"),
+        "--out", str(root / "models/mirrored.h5"), "--nltk-data", str(root / "models/nltk_data"),
+        "--cache", str(root / "cache/vectors.h5"), "--runs", str(root / "runs"),
+        "--units", "8", "--epochs", "1", "--restarts", "1", "--batch-size", "2",
+    ]
+    result = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "MirroredStrategy over ['/job:localhost/replica:0/task:0/device:CPU:0', '/job:localhost/replica:0/task:0/device:CPU:1']" in result.stderr
+    assert json.loads((root / "models/mirrored.json").read_text())["hyperparameters"]["units"] == 8

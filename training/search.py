@@ -1,0 +1,91 @@
+"""A small grid search: fit each combination on the training sets, rank by validation ROUGE.
+
+    python -m training.search --grid labeler=jaccard,rouge,oracle --grid loss=mae,bce --json runs/search.json
+
+Every grid key is a ``TrainConfig``/``ModelConfig`` field; the other fields take their values from
+the command line as in ``training.train``. Examples are prepared once per labeler. The test sets are
+never looked at here: choices are made on validation only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import json
+import logging
+import time
+from pathlib import Path
+
+from app.encoder import WEIGHTS_SHA256, SentenceEncoder
+from app.sentences import SentenceSplitter
+from training.data import LoadReport
+from training.examples import prepare_examples
+from training.model import ModelConfig
+from training.train import TrainConfig, fit_once, load_sets, mean_rouge, parse_args
+from training.vector_cache import VectorCache
+
+log = logging.getLogger("training.search")
+MODEL_FIELDS = {f.name for f in dataclasses.fields(ModelConfig)}
+
+
+def _typed(config: TrainConfig, key: str, value: str):
+    current = getattr(config.model, key) if key in MODEL_FIELDS else getattr(config, key)
+    if isinstance(current, bool):
+        return value.lower() in ("1", "true", "yes")
+    return type(current)(value)
+
+
+def search(config: TrainConfig, grid: dict[str, list[str]]) -> list[dict]:
+    report = LoadReport()
+    train_articles = load_sets(config.train, config.data_root, report)
+    val_articles = load_sets(config.validation, config.data_root, report)
+    splitter = SentenceSplitter(config.nltk_data)
+    cache = VectorCache(config.cache, WEIGHTS_SHA256)
+    encoder = SentenceEncoder()
+    prepared: dict[str, tuple] = {}
+    results = []
+    keys = list(grid)
+    for values in itertools.product(*(grid[k] for k in keys)):
+        trial = dataclasses.replace(config, model=dataclasses.replace(config.model))
+        for key, value in zip(keys, values):
+            typed = _typed(trial, key, value)
+            setattr(trial.model if key in MODEL_FIELDS else trial, key, typed)
+        if trial.labeler not in prepared:
+            prepared[trial.labeler] = (
+                prepare_examples(train_articles, splitter, trial.labeler, cache, encoder),
+                prepare_examples(val_articles, splitter, trial.labeler, cache, encoder),
+            )
+        train_ex, val_ex = prepared[trial.labeler]
+        for restart in range(trial.restarts):
+            start = time.perf_counter()
+            _, history, rouge = fit_once(trial, train_ex, val_ex, trial.seed + restart)
+            row = {**dict(zip(keys, values)), "seed": trial.seed + restart, "validation_rouge": rouge,
+                   "mean": round(mean_rouge(rouge), 2), "epochs": len(history["loss"]),
+                   "seconds": round(time.perf_counter() - start, 1)}
+            log.info("trial %s", row)
+            results.append(row)
+    cache.close()
+    return sorted(results, key=lambda r: -r["mean"])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--grid", action="append", default=[], help="key=v1,v2,... (repeatable)")
+    parser.add_argument("--json", default="runs/search.json")
+    args, rest = parser.parse_known_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    grid = {}
+    for item in args.grid:
+        key, _, values = item.partition("=")
+        grid[key.replace("-", "_")] = values.split(",")
+    config = parse_args(rest)
+    results = search(config, grid)
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps({"grid": grid, "results": results}, indent=2) + "\n")
+    for row in results:
+        print(json.dumps(row))
+
+
+if __name__ == "__main__":
+    main()
