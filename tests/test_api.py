@@ -302,10 +302,22 @@ def test_chunked_body_over_the_limit_is_413(server):
 
 
 def raw_request(server, request: bytes) -> bytes:
+    """Send raw bytes; return the response's head and its whole body (which may come in a later packet)."""
     host, port = server.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as s:
         s.sendall(request)
-        return s.recv(65536)
+        reply = s.recv(65536)
+        while b"\r\n\r\n" not in reply or len(reply.split(b"\r\n\r\n", 1)[1]) < content_length(reply):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+        return reply
+
+
+def content_length(reply: bytes) -> int:
+    found = re.search(rb"Content-Length: (\d+)", reply, re.IGNORECASE)
+    return int(found.group(1)) if found else 0
 
 
 @slow
