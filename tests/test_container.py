@@ -59,6 +59,11 @@ def podman(*args: str, timeout: float = 60, check: bool = True) -> subprocess.Co
     return run("podman", "--runtime", "runc", *args, timeout=timeout, check=check)
 
 
+def container_logs(name: str) -> str:
+    logs = podman("logs", name, check=False)
+    return (logs.stdout + logs.stderr)[-4000:]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -156,7 +161,7 @@ def container(image: str):
         while True:
             state = podman("inspect", "--format", "{{.State.Status}}", name).stdout.strip()
             if state != "running":
-                pytest.fail(f"container {state}:\n{podman('logs', name, check=False).stdout[-3000:]}")
+                pytest.fail(f"container {state}:\n{container_logs(name)}")
             try:
                 ready = requests.get(f"{url}/api/ready", timeout=5)
             except requests.ConnectionError:
@@ -164,10 +169,9 @@ def container(image: str):
             if ready is not None and ready.status_code == 200:
                 break
             if ready is not None and "not loaded" in ready.text:  # failed for good, no use waiting
-                pytest.fail(f"{ready.text}\n{podman('logs', name, check=False).stderr[-3000:]}")
+                pytest.fail(f"{ready.text}\n{container_logs(name)}")
             if time.monotonic() > deadline:
-                logs = podman("logs", name, check=False)
-                pytest.fail(f"not ready within {READY_WITHIN_S} s:\n{logs.stdout[-3000:]}{logs.stderr[-3000:]}")
+                pytest.fail(f"not ready within {READY_WITHIN_S} s:\n{container_logs(name)}")
             time.sleep(2)
         yield name, url
     finally:
