@@ -7,6 +7,7 @@ so ``nltk.sent_tokenize`` works offline once that folder is on ``nltk.data.path`
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ import nltk
 from nltk.tokenize.punkt import PunktTokenizer
 
 PUNKT_LANGUAGE = "english"
+_PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n\s*")  # a blank line: a heading or paragraph ends there
 
 
 @dataclass(frozen=True)
@@ -49,17 +51,21 @@ class SentenceSplitter:
         self._tokenizer = PunktTokenizer(PUNKT_LANGUAGE)
 
     def split(self, text: str) -> list[Sentence]:
-        """Split ``text`` into sentences; whitespace-only stretches yield nothing."""
+        """Split ``text`` into sentences; a blank line always ends one; text with no word yields nothing."""
         sentences = []
-        for start, end in self._tokenizer.span_tokenize(text):
-            # Punkt keeps a sentence's own leading/trailing spaces out of its span already,
-            # but paragraphs with no final stop can leave newlines inside; trim to be sure.
-            chunk = text[start:end]
-            stripped = chunk.strip()
-            if not stripped or not any(_is_wordlike(c) for c in stripped):
-                continue
-            start += len(chunk) - len(chunk.lstrip())
-            sentences.append(Sentence(stripped, start, start + len(stripped)))
+        paragraph_start = 0
+        for brk in [*_PARAGRAPH_BREAK.finditer(text), None]:
+            paragraph_end = brk.start() if brk else len(text)
+            paragraph = text[paragraph_start:paragraph_end]
+            for start, end in self._tokenizer.span_tokenize(paragraph):
+                chunk = paragraph[start:end]
+                stripped = chunk.strip()
+                if not stripped or not any(_is_wordlike(c) for c in stripped):
+                    continue
+                start += paragraph_start + len(chunk) - len(chunk.lstrip())
+                sentences.append(Sentence(stripped, start, start + len(stripped)))
+            if brk:
+                paragraph_start = brk.end()
         return sentences
 
 

@@ -65,7 +65,8 @@ class BriefService:
         summarizer = self.ready()
         texts = [a.text for a in request.articles]
         # Split first (cheap) so an oversized request is refused before the expensive encoding.
-        counts = [len(summarizer.split(t)) for t in texts]
+        articles = [summarizer.split(t) for t in texts]
+        counts = [len(a) for a in articles]
         if sum(counts) > self.max_sentences:
             raise APIError(413, "too_many_sentences",
                            f"{sum(counts)} sentences in this request; the limit is {self.max_sentences}")
@@ -73,7 +74,7 @@ class BriefService:
             where = f"article {counts.index(0)}" if request.batch else "the article"
             raise APIError(422, "no_sentences", f"{where} has no sentence with a word in it")
         with self._lock:
-            scored = summarizer.score(texts, request.method)
+            scored = summarizer.score_sentences(articles, request.method)
         model = summarizer.model_id if request.method == "lstm" else request.method
         results = []
         for article, result in zip(request.articles, scored):

@@ -10,8 +10,8 @@ from typing import Sequence
 
 import numpy as np
 
-from app.encoder import SentenceEncoder, file_sha256
-from app.features import featurize
+from app.encoder import DIM, SentenceEncoder, file_sha256
+from app.features import N_FEATURES, featurize
 from app.luhn import score_luhn
 from app.sentences import Sentence, SentenceSplitter
 
@@ -106,6 +106,11 @@ class Summarizer:
         self.splitter = SentenceSplitter(nltk_data)
         self.encoder = encoder or SentenceEncoder()
         self.input_dim = int(self.model.input_shape[0][-1])
+        if self.input_dim != DIM + N_FEATURES:
+            raise ModelFileError(
+                f"model {model_path} takes {self.input_dim} features per sentence, but this featurizer "
+                f"makes {DIM + N_FEATURES}: retrain it with this version of Brief"
+            )
 
     @property
     def model_id(self) -> str:
@@ -116,10 +121,18 @@ class Summarizer:
 
     def score(self, texts: Sequence[str], method: str = "lstm") -> list[ScoredArticle]:
         """Split, encode (all articles' sentences together) and score each article."""
-        if method not in METHODS:
-            raise ValueError(f"unknown method {method!r}; choose from {METHODS}")
         t0 = time.perf_counter()
         articles = [self.split(t) for t in texts]
+        split_seconds = time.perf_counter() - t0
+        scored = self.score_sentences(articles, method)
+        for article in scored:
+            article.timings["split"] = split_seconds
+        return scored
+
+    def score_sentences(self, articles: Sequence[list[Sentence]], method: str = "lstm") -> list[ScoredArticle]:
+        """Encode (all articles' sentences together) and score articles already split by ``split``."""
+        if method not in METHODS:
+            raise ValueError(f"unknown method {method!r}; choose from {METHODS}")
         t1 = time.perf_counter()
         if method == "luhn":
             scored = [ScoredArticle(s, score_luhn([x.text for x in s])) for s in articles]
@@ -140,5 +153,5 @@ class Summarizer:
             scored = [ScoredArticle(s, sc) for s, sc in zip(articles, scores)]
             t3 = time.perf_counter()
         for article in scored:
-            article.timings = {"split": t1 - t0, "encode": t2 - t1, "score": t3 - t2}
+            article.timings = {"encode": t2 - t1, "score": t3 - t2}
         return scored

@@ -27,6 +27,13 @@ def test_every_sentence_slices_back_to_its_text(splitter):
         assert text[s.start : s.end] == s.text
 
 
+def test_a_blank_line_ends_a_heading_without_a_full_stop(splitter):
+    text = "Night Trains Return\n\nOvernight trains are back. They run nightly.\n \nA new paragraph"
+    sentences = splitter.split(text)
+    assert [s.text for s in sentences] == ["Night Trains Return", "Overnight trains are back.", "They run nightly.", "A new paragraph"]
+    assert all(text[s.start : s.end] == s.text for s in sentences)
+
+
 def test_titles_with_a_full_stop_do_not_end_a_sentence(splitter):
     text = "Mr. Smith met Dr. Jones in the U.S. capital. They talked."
     assert [s.text for s in splitter.split(text)] == ["Mr. Smith met Dr. Jones in the U.S. capital.", "They talked."]

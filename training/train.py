@@ -52,7 +52,8 @@ class TrainConfig:
     epochs: int = 30
     batch_size: int = 32
     patience: int = 4  # early stopping on validation loss
-    restarts: int = 3  # random initialisations; the best on validation ROUGE is kept
+    restarts: int = 3  # random initialisations; the best on validation ROUGE is kept...
+    ensemble: bool = False  # ...or all of them, averaged into one model (kept if better on validation)
     seed: int = 1
     k: int = 3  # sentences picked when measuring ROUGE
     max_sentences: int = 256  # longer articles are cut for training (never for scoring)
@@ -146,6 +147,16 @@ def fit_once(config: TrainConfig, train: list[Example], val: list[Example], seed
     return model, history.history, rouge
 
 
+def average_models(models: list[keras.Model]) -> keras.Model:
+    """One model whose score is the mean of the members' scores (saved and loaded as one .h5)."""
+    sentences = keras.Input(shape=models[0].input_shape[0][1:], name="sentences")
+    mask = keras.Input(shape=(None,), dtype="bool", name="mask")
+    for i, member in enumerate(models):
+        member.name = f"member_{i}"
+    scores = keras.layers.Average(name="score")([m([sentences, mask]) for m in models])
+    return keras.Model([sentences, mask], scores, name="brief_ensemble")
+
+
 def mean_rouge(r: dict) -> float:
     return (r["rouge1"] + r["rouge2"] + r["rougeLsum"]) / 3
 
@@ -217,6 +228,14 @@ def train(config: TrainConfig) -> dict:
         log.info("fit %d: validation ROUGE %s", restart, rouge)
         fits.append((mean_rouge(rouge), restart, model, history, rouge))
     best_score, best_index, model, _, val_rouge = max(fits, key=lambda f: (f[0], -f[1]))
+    chosen = f"fit {best_index}"
+    if config.ensemble and len(fits) > 1:
+        ensemble = average_models([f[2] for f in fits])
+        ensemble_rouge = evaluate_model(ensemble, val_ex, config.k)
+        log.info("ensemble of %d fits: validation ROUGE %s", len(fits), ensemble_rouge)
+        if mean_rouge(ensemble_rouge) > best_score:
+            model, val_rouge, chosen = ensemble, ensemble_rouge, f"average of {len(fits)} fits"
+    log.info("keeping %s", chosen)
     test_rouge = evaluate_model(model, test_ex, config.k) if test_ex else None
 
     out = Path(config.out)
@@ -226,6 +245,7 @@ def train(config: TrainConfig) -> dict:
     metrics = {
         "fits": [{"seed": config.seed + f[1], "validation_rouge": f[4], "history": f[3]} for f in fits],
         "best_fit": best_index,
+        "chosen": chosen,
         "validation_rouge": val_rouge,
         "test_rouge": test_rouge,
     }
@@ -254,7 +274,9 @@ def train(config: TrainConfig) -> dict:
             "skipped": dict(report.skipped),
         },
         "hyperparameters": {**config.model.to_dict(), "epochs": config.epochs, "batch_size": config.batch_size,
-                            "patience": config.patience, "restarts": config.restarts, "seed": config.seed},
+                            "patience": config.patience, "restarts": config.restarts, "seed": config.seed,
+                            "ensemble": config.ensemble},
+        "chosen": chosen,
         "k": config.k,
         "validation_rouge": val_rouge,
         "test_rouge": test_rouge,
