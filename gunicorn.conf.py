@@ -28,6 +28,13 @@ loglevel = os.environ.get("BRIEF_LOG_LEVEL", "info")
 
 # TensorFlow's C++ start-up chatter; set before any worker imports it.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Threads each worker's TensorFlow computes with. Workers already run in parallel, so by default
+# they split the cores between them (2 workers on 2 cores: 1 each); more only adds contention.
+# TensorFlow reads these variables when a worker first uses it, after the fork.
+tf_threads = int(os.environ.get("BRIEF_TF_THREADS", "0")) or max(1, (os.cpu_count() or 1) // workers)
+os.environ["TF_NUM_INTRAOP_THREADS"] = str(tf_threads)
+os.environ["TF_NUM_INTEROP_THREADS"] = str(tf_threads)
+os.environ["OMP_NUM_THREADS"] = str(tf_threads)
 # Prometheus multiprocess mode: every worker writes its metrics under this folder and /metrics
 # sums them. It must be in the environment before prometheus_client is imported anywhere.
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

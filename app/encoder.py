@@ -22,8 +22,9 @@ WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9
 DIM = 384
 MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
 CLS_ID, SEP_ID = 101, 102
-# Padding to a few fixed lengths keeps the number of traced shapes small.
+# A batch holds sentences of one length bucket, so little of it is padding.
 LENGTH_BUCKETS = (16, 32, 48, 64, 96, 128, 192, 256)
+PAD_MULTIPLE = 8  # a batch is padded to its longest sentence, rounded up to this
 
 
 class EncoderError(RuntimeError):
@@ -74,6 +75,7 @@ class SentenceEncoder:
         self.model_dir = Path(model_dir) if model_dir else weights_dir()
         verify_weights(self.model_dir)
         self.backbone = keras_hub.models.BertBackbone.from_preset(str(self.model_dir))
+        self._forward = _compile_forward(self.backbone)
         self.tokenizer = keras_hub.models.BertTokenizer.from_preset(str(self.model_dir))
         self.batch_size = batch_size
         self.cache_size = cache_size
@@ -115,7 +117,7 @@ class SentenceEncoder:
         return vectors
 
     def encode_uncached(self, sentences: Sequence[str]) -> np.ndarray:
-        """Encode without the cache: batches of similar length, padded to a length bucket."""
+        """Encode without the cache: batches of one length bucket, padded to their longest sentence."""
         if not sentences:
             return np.zeros((0, DIM), dtype=np.float32)
         ids = self.token_ids(sentences)
@@ -129,8 +131,9 @@ class SentenceEncoder:
             while end < len(order) and end - start < self.batch_size and _bucket(len(ids[order[end]])) == bucket:
                 end += 1
             batch = order[start:end]
-            token_ids = np.zeros((len(batch), bucket), dtype=np.int32)
-            mask = np.zeros((len(batch), bucket), dtype=bool)
+            length = -(-len(ids[order[end - 1]]) // PAD_MULTIPLE) * PAD_MULTIPLE  # the longest (sorted)
+            token_ids = np.zeros((len(batch), length), dtype=np.int32)
+            mask = np.zeros((len(batch), length), dtype=bool)
             for row, i in enumerate(batch):
                 token_ids[row, : len(ids[i])] = ids[i]
                 mask[row, : len(ids[i])] = True
@@ -139,10 +142,30 @@ class SentenceEncoder:
         return out
 
     def _pool(self, token_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        hidden = self.backbone.predict_on_batch(
-            {"token_ids": token_ids, "segment_ids": np.zeros_like(token_ids), "padding_mask": mask}
-        )["sequence_output"]  # (B, T, 384)
-        hidden = np.asarray(hidden, dtype=np.float32)
+        hidden = self._forward(token_ids, mask)  # (B, T, 384)
         weights = mask[..., None].astype(np.float32)
         mean = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)
         return mean / np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12)
+
+
+def _compile_forward(backbone):
+    """``(token_ids, mask) -> hidden (B, T, 384)``, under TensorFlow one graph traced once for every shape.
+
+    Batch and length stay open in the signature: no retracing per new shape, and none of
+    ``predict_on_batch``'s per-call overheads (they cost a short article more than its encoding).
+    """
+    import keras
+
+    if keras.backend.backend() != "tensorflow":  # e.g. training under JAX
+        return lambda token_ids, mask: np.asarray(backbone.predict_on_batch(
+            {"token_ids": token_ids, "segment_ids": np.zeros_like(token_ids), "padding_mask": mask}
+        )["sequence_output"], dtype=np.float32)
+    import tensorflow as tf
+
+    forward = tf.function(
+        lambda token_ids, mask: backbone(
+            {"token_ids": token_ids, "segment_ids": tf.zeros_like(token_ids), "padding_mask": mask}, training=False
+        )["sequence_output"],
+        input_signature=[tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None, None), tf.bool)],
+    )
+    return lambda token_ids, mask: forward(token_ids, mask).numpy()
