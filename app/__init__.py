@@ -18,6 +18,7 @@ DEFAULTS = {
     "CARD_PATH": "models/brief.json",  # its model card: id, sha256, validation score distribution
     "NLTK_DATA": "models/nltk_data",  # the Punkt parameters
     "MAX_CONTENT_LENGTH": 1 << 20,  # bytes of request body; larger is refused (413) before it is read
+    "BODY_TIMEOUT": 10,  # seconds a client may take to send its whole body (408 beyond): slow clients hold no thread
     "MAX_ARTICLES": 16,  # articles in one batch request (413 beyond)
     "MAX_SENTENCES": 1000,  # sentences in one request, all articles together (413 beyond)
     "DEFAULT_TOP": 5,  # highlights when the request names no "top" (Brief's "Top Highlights")
@@ -33,6 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Imported here, not at the top: training imports app.encoder etc. and must not pull in Flask.
     from app import metrics
     from app.errors import register_error_handlers
+    from app.openapi import build_spec
     from app.routes import bp
     from app.service import BriefService
 
@@ -46,6 +48,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_error_handlers(app)
     metrics.instrument(app)
     app.register_blueprint(bp)
+    app.extensions["openapi"] = build_spec(app.config)
 
     service = BriefService(
         resolve(app.config["MODEL_PATH"]),

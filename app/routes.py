@@ -44,7 +44,7 @@ def model_card():
 @bp.post("/api/evaluate")
 def evaluate():
     config = current_app.config
-    parsed = parse_evaluate(request, config["DEFAULT_TOP"], config["MAX_ARTICLES"])
+    parsed = parse_evaluate(request, config["DEFAULT_TOP"], config["MAX_ARTICLES"], config["BODY_TIMEOUT"])
     results = service().evaluate(parsed)
     return jsonify({"results": results} if parsed.batch else results[0])
 
@@ -58,6 +58,12 @@ def drift():
 @bp.get("/api/samples")
 def samples():
     return jsonify(samples=load_samples())
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 description of this API (built once, in ``create_app``, from the settings)."""
+    return jsonify(current_app.extensions["openapi"])
 
 
 @bp.get("/metrics")
