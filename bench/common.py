@@ -1,0 +1,240 @@
+"""What every benchmark shares: the machine's description, the articles, percentiles, a real gunicorn, the JSON.
+
+Articles are read by path from the shared data folder at run time (never copied into the repo):
+BBC News Summary and the CNN/DailyMail validation split, split into sentences by Brief's own splitter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results"
+DATA = Path(os.environ.get("BRIEF_BENCH_DATA", REPO.parent / "shared" / "data"))
+BBC = DATA / "bbc-news-summary" / "News Articles"
+CNNDM = DATA / "cnn_dailymail" / "validation.jsonl"
+NLTK_DATA = REPO / "models" / "nltk_data"
+# The shipped model; BRIEF_MODEL_PATH / BRIEF_CARD_PATH point elsewhere (as for the service).
+MODEL_PATH = Path(os.environ.get("BRIEF_MODEL_PATH", REPO / "models" / "brief.h5"))
+CARD_PATH = Path(os.environ.get("BRIEF_CARD_PATH", REPO / "models" / "brief.json"))
+# Article sizes the issue names, in sentences: (low, high) accepted around the target.
+SIZES = {"short": (8, 12), "medium": (26, 34), "long": (140, 160), "any": (5, 80)}
+NO_GPU = "none lent to this task (the device tool's status says can_start_another=false); CPU only"
+
+
+def parse_args(description: str, extra=None) -> argparse.Namespace:
+    """``--quick`` (a tiny run for the smoke test) and ``--out`` (the JSON path), plus the script's own flags."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="a tiny run that only checks the benchmark works")
+    parser.add_argument("--out", type=Path, help="where to write the JSON (default: bench/results/<name>.json)")
+    if extra:
+        extra(parser)
+    return parser.parse_args()
+
+
+def machine() -> dict:
+    """CPU model, cores, memory, load average now, date (UTC), versions, git commit."""
+    model = platform.processor() or "unknown"
+    try:
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout.splitlines():
+            if line.startswith("Model name:"):
+                model = line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    mem_kb = next(int(l.split()[1]) for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal"))
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "app", "gunicorn.conf.py"], cwd=REPO,
+                           capture_output=True, text=True).stdout.strip()
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "memory_gb": round(mem_kb / 2**20, 1),
+        "gpu": NO_GPU,
+        "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "commit": commit + ("+uncommitted app changes" if dirty else ""),
+    }
+
+
+def versions() -> dict:
+    import keras
+    import tensorflow as tf
+
+    return {"tensorflow": tf.__version__, "keras": keras.__version__}
+
+
+def write_result(name: str, result: dict, out: Path | None) -> Path:
+    path = out or RESULTS / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {path}")
+    return path
+
+
+def percentiles(seconds: list[float]) -> dict:
+    """p50/p95/p99/mean/max in milliseconds."""
+    a = np.asarray(seconds) * 1e3
+    if not len(a):
+        return {}
+    return {"n": len(a), **{f"p{q}": round(float(np.percentile(a, q)), 2) for q in (50, 95, 99)},
+            "mean": round(float(a.mean()), 2), "max": round(float(a.max()), 2)}
+
+
+def _splitter():
+    from app.sentences import SentenceSplitter
+
+    return SentenceSplitter(NLTK_DATA)
+
+
+def raw_texts() -> list[str]:
+    """Every BBC article, then every CNN/DailyMail validation article (a fixed order)."""
+    texts = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(BBC.glob("*/*.txt"))]
+    with open(CNNDM, encoding="utf-8") as f:
+        texts += [json.loads(line)["article"] for line in f]
+    return texts
+
+
+def articles(size: str, n: int, skip: int = 0) -> list[str]:
+    """``n`` distinct articles of about ``SIZES[size]`` sentences; long ones join neighbouring articles.
+
+    ``skip`` leaves out the first matches, so that two uses in one run do not share articles.
+    """
+    low, high = SIZES[size]
+    splitter = _splitter()
+    found: list[str] = []
+    pending, pending_n = [], 0
+    for text in raw_texts():
+        count = len(splitter.split(text))
+        if size == "long":
+            # blank lines keep the joined articles' sentences apart
+            pending.append(text.strip())
+            pending_n += count
+            if pending_n < low:
+                continue
+            joined, pending, pending_n = "\n\n".join(pending), [], 0
+            if len(splitter.split(joined)) > high:
+                continue
+            text = joined
+        elif not low <= count <= high:
+            continue
+        if skip:
+            skip -= 1
+            continue
+        found.append(text)
+        if len(found) == n:
+            return found
+    raise RuntimeError(f"only {len(found)} {size} articles in {DATA}")
+
+
+def sentences_of(texts: list[str]) -> list[list[str]]:
+    splitter = _splitter()
+    return [[s.text for s in splitter.split(t)] for t in texts]
+
+
+def rss_mb(pid: int) -> dict:
+    """Resident memory now and at its peak (VmHWM), in MB."""
+    status = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            status[key] = round(int(value.split()[0]) / 1024, 1)
+    return {"rss_mb": status.get("VmRSS"), "peak_rss_mb": status.get("VmHWM")}
+
+
+@dataclass
+class Server:
+    """A real gunicorn (``gunicorn.conf.py``) serving the shipped model, with the bench's timing header."""
+
+    workers: int
+    threads: int = 4
+    tf_threads: int = 0  # 0: gunicorn.conf.py's default (cores / workers)
+    url: str = ""
+    ready_seconds: float = 0.0
+    process: subprocess.Popen | None = None
+    log: Path = field(default_factory=lambda: Path(f"/tmp/brief-bench-{os.getpid()}-{time.monotonic_ns()}.log"))
+
+    def __enter__(self) -> "Server":
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        env = dict(os.environ, BRIEF_BIND=f"127.0.0.1:{port}", BRIEF_WORKERS=str(self.workers),
+                   BRIEF_THREADS=str(self.threads), BRIEF_ACCESS_LOG="/dev/null", TF_CPP_MIN_LOG_LEVEL="3",
+                   BRIEF_MODEL_PATH=str(MODEL_PATH), BRIEF_CARD_PATH=str(CARD_PATH))
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        if self.tf_threads:
+            env["BRIEF_TF_THREADS"] = str(self.tf_threads)
+        started = time.perf_counter()
+        with open(self.log, "wb") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "bench.instrumented:create_app()"],
+                cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        self._wait_ready(timeout=300)
+        self.ready_seconds = time.perf_counter() - started
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        import requests
+
+        ready: set[int] = set()
+        deadline = time.monotonic() + timeout
+
+        def ask(_):
+            try:
+                r = requests.get(self.url + "/api/ready", timeout=5)
+            except requests.ConnectionError:
+                return None
+            return r.json().get("worker") if r.status_code == 200 else None
+
+        with ThreadPoolExecutor(8) as pool:
+            while len(ready) < self.workers:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"gunicorn did not get ready:\n{self.log.read_text(errors='replace')[-3000:]}")
+                ready |= {w for w in pool.map(ask, range(2 * self.workers + 2)) if w}
+                time.sleep(0.1)
+
+    def worker_pids(self) -> list[int]:
+        pids = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.process.pid:
+                pids.append(int(stat.parent.name))
+        return sorted(pids)
+
+    def __exit__(self, *exc) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.unlink(missing_ok=True)
+
+
+def server_timing(header: str) -> dict:
+    """``Server-Timing: split;dur=1.2, encode;dur=30.1`` -> ``{"split": 1.2, "encode": 30.1}`` (ms)."""
+    out = {}
+    for part in header.split(","):
+        name, _, dur = part.strip().partition(";dur=")
+        if dur:
+            out[name] = float(dur)
+    return out
