@@ -70,14 +70,21 @@ def parse_evaluate(request: Request, default_top: int, max_articles: int, body_t
 
 def read_body(request: Request, timeout: float) -> bytes:
     """The raw body; 413 if it is over ``MAX_CONTENT_LENGTH``, 408 if it is not all sent within ``timeout`` seconds."""
+    too_slow = APIError(408, "body_timeout", f"the body was not sent within {timeout:g} seconds")
     with BodyDeadline(request.environ.get("gunicorn.socket"), timeout) as deadline:
         try:
-            return read_limited(request)
+            data = read_limited(request)
         except (ParseException, OSError, ClientDisconnected) as e:
             # gunicorn's errors for a broken chunked body; a dropped client; or our deadline closing the read side
             if deadline.expired:
-                raise APIError(408, "body_timeout", f"the body was not sent within {timeout:g} seconds") from e
+                raise too_slow from e
             raise APIError(400, "malformed_body", f"the body could not be read: {type(e).__name__}") from e
+    # gunicorn ends a body cut short (by the client, or by the deadline) quietly: tell it from a whole one.
+    if deadline.expired:
+        raise too_slow
+    if request.content_length is not None and len(data) < request.content_length:
+        raise APIError(400, "malformed_body", f"the body ended after {len(data)} of {request.content_length} bytes")
+    return data
 
 
 def read_limited(request: Request) -> bytes:

@@ -95,36 +95,44 @@ def wait_until_ready(server: Server, timeout: float) -> None:
             time.sleep(0.5)
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory) -> Server:
-    """gunicorn -c gunicorn.conf.py 'app:create_app()' with the bundled model, as ``make serve`` runs it."""
-    env = dict(os.environ)
-    missing = [str(p) for p in MODEL_FILES if not p.is_file()]
-    if missing and "BRIEF_MODEL_PATH" not in env:
-        pytest.fail(f"the bundled model is missing ({', '.join(missing)}): run `make train` or check out models/")
+def start_gunicorn(log: Path, metrics_dir: Path, workers: int = WORKERS, **settings: str) -> Server:
+    """gunicorn -c gunicorn.conf.py 'app:create_app()' on a free local port; ``settings`` are BRIEF_ variables."""
     port = free_port()
-    metrics_dir = tmp_path_factory.mktemp("prometheus")
-    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+    env = dict(os.environ)
     env.update({
         "BRIEF_BIND": f"127.0.0.1:{port}",
-        "BRIEF_WORKERS": str(WORKERS),
+        "BRIEF_WORKERS": str(workers),
         "BRIEF_THREADS": "4",
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
         "TF_CPP_MIN_LOG_LEVEL": "3",
+        **{f"BRIEF_{k}": v for k, v in settings.items()},
     })
     with open(log, "wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"],
             cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
-    server = Server(f"http://127.0.0.1:{port}", process, metrics_dir, log)
+    return Server(f"http://127.0.0.1:{port}", process, metrics_dir, log)
+
+
+def stop_gunicorn(server: Server) -> None:
+    server.process.send_signal(signal.SIGTERM)
+    try:
+        server.process.wait(timeout=40)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> Server:
+    """gunicorn with the bundled model (or ``BRIEF_MODEL_PATH``'s), as ``make serve`` runs it."""
+    missing = [str(p) for p in MODEL_FILES if not p.is_file()]
+    if missing and "BRIEF_MODEL_PATH" not in os.environ:
+        pytest.fail(f"the bundled model is missing ({', '.join(missing)}): run `make train` or check out models/")
+    server = start_gunicorn(tmp_path_factory.mktemp("gunicorn") / "gunicorn.log", tmp_path_factory.mktemp("prometheus"))
     try:
         wait_until_ready(server, START_TIMEOUT)
         yield server
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_gunicorn(server)
