@@ -51,6 +51,7 @@ def main() -> None:
 
     summarizer = Summarizer(MODEL_PATH, CARD_PATH, NLTK_DATA, encoder=SentenceEncoder(cache_size=0))
     summarizer.score(["Warm up. The encoder and the LSTM trace their graphs on the first call."])
+    summarizer.scorer.compiled.wait()  # the XLA graphs build in the background: not while timing
     methods = {
         "brief_lstm": lambda text: summarizer.score([text], "lstm"),
         "brief_luhn": lambda text: summarizer.score([text], "luhn"),
