@@ -68,3 +68,18 @@ def test_jsonl_rows_with_no_usable_summary_or_text_are_skipped_and_counted(tmp_p
 def test_dataset_names(tmp_path):
     with pytest.raises(ValueError, match="unknown data set"):
         load_dataset("imdb:train", tmp_path)
+
+
+def test_a_slice_of_a_data_set_holds_out_part_of_one_file(tmp_path):
+    path = tmp_path / "s.jsonl"
+    path.write_text("\n".join(json.dumps({"id": str(i), "article": f"Text {i}.", "highlights": "h"}) for i in range(5)) + "\n")
+    assert [a.id for a in load_dataset(f"{path}[:3]")] == ["0", "1", "2"]
+    assert [a.id for a in load_dataset(f"{path}[3:]")] == ["3", "4"]
+
+
+def test_a_repeated_training_set_is_oversampled(tmp_path):
+    from training.train import load_sets
+
+    path = tmp_path / "s.jsonl"
+    path.write_text(json.dumps({"id": "a", "article": "Text.", "highlights": "h"}) + "\n")
+    assert [a.id for a in load_sets([f"{path}*3"], str(tmp_path), LoadReport())] == ["a", "a", "a"]

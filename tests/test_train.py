@@ -96,3 +96,42 @@ def test_mirrored_strategy_trains_on_two_logical_cpu_devices(tiny_run):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "MirroredStrategy over ['/job:localhost/replica:0/task:0/device:CPU:0', '/job:localhost/replica:0/task:0/device:CPU:1']" in result.stderr
     assert json.loads((root / "models/mirrored.json").read_text())["hyperparameters"]["units"] == 8
+
+
+def _tiny_args(root, out, *extra):
+    return [
+        sys.executable, "-u", "-m", "training.train",
+        "--train", str(root / "train.jsonl"), "--validation", str(root / "val.jsonl"), "--test", str(root / "val.jsonl"),
+        "--out", str(root / out), "--nltk-data", str(root / "models/nltk_data"),
+        "--cache", str(root / "cache/vectors.h5"), "--runs", str(root / "runs"),
+        "--units", "8", "--batch-size", "1", "--restarts", "1", *extra,
+    ]
+
+
+def test_interrupted_training_leaves_the_saved_model_intact_and_resumes(tiny_run):
+    import re
+    import signal
+    import time
+
+    root, _ = tiny_run
+    model_path = root / "models/tiny.h5"
+    before = model_path.read_bytes()
+    args = _tiny_args(root, "models/tiny.h5", "--epochs", "500", "--patience", "500")
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen = ""
+    deadline = time.time() + 300
+    while "Epoch 4/" not in seen and time.time() < deadline:
+        seen += proc.stdout.readline()
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=120)
+    assert proc.returncode != 0
+    assert model_path.read_bytes() == before  # the saved model is untouched
+    assert not [p for p in (root / "models").iterdir() if p.name.startswith(".")]  # no half-written file
+    assert list((root / "runs/tiny/fits").glob("backup_0/*")), "an epoch checkpoint was left to resume from"
+
+    resumed = subprocess.run(_tiny_args(root, "models/tiny.h5", "--epochs", "6", "--patience", "500", "--resume"),
+                             capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    first_epoch = int(re.search(r"Epoch (\d+)/6", resumed.stdout).group(1))
+    assert first_epoch > 1, "the resumed fit started over instead of going on from its checkpoint"
+    assert model_path.read_bytes() != before

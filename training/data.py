@@ -49,6 +49,7 @@ class LoadReport:
 
 # A BBC summary runs its sentences together: "...$10.9bn.For the full-year...". A sentence end
 # is a stop (optionally closed by a quote) directly followed by a capital or an opening quote.
+_SLICE = re.compile(r"(.+)\[(-?\d*):(-?\d*)\]")
 _RUN_TOGETHER = re.compile(r"""(?<=[.!?])(["'\u201d\u2019]?)(?=["\u201c\u2018]?[A-Z])""")
 
 
@@ -163,8 +164,13 @@ def load_dataset(
 
     ``bbc:<split>`` reads ``<data_root>/bbc-news-summary``; ``bbc:<split>@<folder>`` another BBC
     folder; anything ending in ``.jsonl`` is read as a JSONL file; ``cnndm:<name>`` reads
-    ``<data_root>/cnn_dailymail/<name>.jsonl``.
+    ``<data_root>/cnn_dailymail/<name>.jsonl``. A trailing ``[start:stop]`` keeps that slice of the
+    articles (``cnndm:train[:80]``), so one file can give a training and a held-out part.
     """
+    sliced = _SLICE.fullmatch(spec)
+    if sliced:
+        start, stop = (int(x) if x else None for x in sliced.group(2, 3))
+        return load_dataset(sliced.group(1), data_root, report, dedupe)[start:stop]
     if spec.endswith(".jsonl"):
         return load_jsonl(spec, report)
     kind, _, rest = spec.partition(":")

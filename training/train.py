@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import platform
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -43,8 +44,9 @@ log = logging.getLogger("training")
 
 @dataclass
 class TrainConfig:
-    train: list[str] = field(default_factory=lambda: ["bbc:train", "cnndm:train"])  # data sets to fit on
-    validation: list[str] = field(default_factory=lambda: ["bbc:validation"])  # early stopping + model choice
+    # data sets to fit on; "<set>*N" repeats a set N times per epoch (oversampling a small one)
+    train: list[str] = field(default_factory=lambda: ["bbc:train", "cnndm:train[:80]*8"])
+    validation: list[str] = field(default_factory=lambda: ["bbc:validation", "cnndm:train[80:]"])  # early stopping + model choice
     test: list[str] = field(default_factory=lambda: ["bbc:test"])  # reported in the card, never used to choose
     data_root: str = str(DEFAULT_DATA)
     labeler: str = "oracle"  # how sentences are labelled against the summary (training/labels.py)
@@ -61,7 +63,8 @@ class TrainConfig:
     nltk_data: str = "models/nltk_data"
     retrain_punkt: bool = False  # re-learn Punkt even if models/nltk_data has parameters
     cache: str = "cache/vectors.h5"
-    runs: str = "runs"  # curves and metrics of each training run
+    runs: str = "runs"  # curves, metrics and checkpoints of each training run (runs/<model name>/)
+    resume: bool = False  # go on from the checkpoints of an interrupted run with the same settings
     distribute: bool = False  # tf.distribute.MirroredStrategy over all visible devices (TF backend)
     cpu_devices: int = 0  # split the CPU into this many logical devices (to try --distribute)
 
@@ -76,6 +79,9 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     for f in dataclasses.fields(ModelConfig):
         _add_field(parser, f.name, getattr(defaults.model, f.name))
     args = vars(parser.parse_args(argv))
+    for name, value in list(args.items()):
+        if value is None and isinstance(getattr(defaults, name, None), list):
+            args[name] = getattr(defaults, name)
     model_args = {f.name: args.pop(f.name) for f in dataclasses.fields(ModelConfig)}
     config = TrainConfig(**args, model=ModelConfig(**model_args))
     if config.labeler not in LABELERS:
@@ -88,16 +94,17 @@ def _add_field(parser: argparse.ArgumentParser, name: str, default) -> None:
     if isinstance(default, bool):
         parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
     elif isinstance(default, list):
+        # no list default here: "append" would add to it; parse_args fills it in when the flag is absent
         parser.add_argument(flag, action="append", default=None, help=f"repeatable (default: {default})")
-        parser.set_defaults(**{name: default})
     else:
         parser.add_argument(flag, type=type(default), default=default, help=f"(default: {default})")
 
 
-def load_sets(specs: list[str], data_root: str, report: LoadReport):
+def load_sets(specs: list[str], data_root: str, report: LoadReport, dedupe: bool = True):
     articles = []
     for spec in specs:
-        articles += load_dataset(spec, data_root, report)
+        name, _, times = spec.rpartition("*") if "*" in spec else (spec, "", "1")
+        articles += load_dataset(name, data_root, report, dedupe) * int(times)
     return articles
 
 
@@ -127,8 +134,13 @@ def score_distribution(model, examples: list[Example]) -> dict:
     }
 
 
-def fit_once(config: TrainConfig, train: list[Example], val: list[Example], seed: int, strategy=None):
-    """One random initialisation: fit with early stopping, return (model, history, validation ROUGE)."""
+def fit_once(config: TrainConfig, train: list[Example], val: list[Example], seed: int, strategy=None,
+             backup_dir: Path | None = None):
+    """One random initialisation: fit with early stopping, return (model, history, validation ROUGE).
+
+    With ``backup_dir``, the fit leaves a checkpoint there after every epoch and, if one is already
+    there (an interrupted run), goes on from it; the checkpoint is deleted when the fit completes.
+    """
     keras.utils.set_random_seed(seed)
     input_dim = train[0].rows.shape[1]
     if strategy is not None:
@@ -140,7 +152,8 @@ def fit_once(config: TrainConfig, train: list[Example], val: list[Example], seed
         ExampleBatches(train, config.batch_size, config.max_sentences, seed),
         validation_data=ExampleBatches(val, config.batch_size, config.max_sentences, seed, shuffle=False),
         epochs=config.epochs,
-        callbacks=[keras.callbacks.EarlyStopping(patience=config.patience, restore_best_weights=True)],
+        callbacks=[keras.callbacks.EarlyStopping(patience=config.patience, restore_best_weights=True)]
+        + ([keras.callbacks.BackupAndRestore(str(backup_dir))] if backup_dir else []),
         verbose=2,
     )
     rouge = evaluate_model(model, val, config.k)
@@ -206,7 +219,7 @@ def train(config: TrainConfig) -> dict:
     report = LoadReport()
     train_articles = load_sets(config.train, config.data_root, report)
     val_articles = load_sets(config.validation, config.data_root, report)
-    test_articles = load_sets(config.test, config.data_root, LoadReport()) if config.test else []
+    test_articles = load_sets(config.test, config.data_root, LoadReport(), dedupe=False) if config.test else []
     log.info("articles: train %d, validation %d, test %d", len(train_articles), len(val_articles), len(test_articles))
 
     if config.retrain_punkt or not punkt_dir(config.nltk_data).is_dir():
@@ -222,9 +235,28 @@ def train(config: TrainConfig) -> dict:
     log.info("examples: train %d, validation %d; skipped %s", len(train_ex), len(val_ex), dict(report.skipped))
 
     strategy = make_strategy(config)
+    out = Path(config.out)
+    run_dir = Path(config.runs) / out.stem
+    fits_dir = run_dir / "fits"
+    settings = json.dumps(dataclasses.asdict(config) | {"resume": None, "epochs": None}, sort_keys=True)
+    if not config.resume:
+        shutil.rmtree(fits_dir, ignore_errors=True)
+    fits_dir.mkdir(parents=True, exist_ok=True)
     fits = []
     for restart in range(config.restarts):
-        model, history, rouge = fit_once(config, train_ex, val_ex, config.seed + restart, strategy)
+        # A completed fit is kept on disk, so an interrupted run (--resume) does not redo it.
+        done_model, done_info = fits_dir / f"fit_{restart}.h5", fits_dir / f"fit_{restart}.json"
+        if config.resume and done_model.exists() and done_info.exists() and json.loads(done_info.read_text())["settings"] == settings:
+            model = keras.saving.load_model(done_model, compile=False)
+            history = json.loads(done_info.read_text())["history"]
+            rouge = evaluate_model(model, val_ex, config.k)
+            log.info("fit %d: resumed from %s", restart, done_model)
+        else:
+            model, history, rouge = fit_once(config, train_ex, val_ex, config.seed + restart, strategy,
+                                             backup_dir=fits_dir / f"backup_{restart}")
+            atomic_write(done_model, lambda tmp: model.save(tmp))
+            history = {k: [float(v) for v in vs] for k, vs in history.items()}
+            atomic_write(done_info, lambda tmp: tmp.write_text(json.dumps({"settings": settings, "history": history})))
         log.info("fit %d: validation ROUGE %s", restart, rouge)
         fits.append((mean_rouge(rouge), restart, model, history, rouge))
     best_score, best_index, model, _, val_rouge = max(fits, key=lambda f: (f[0], -f[1]))
@@ -238,9 +270,6 @@ def train(config: TrainConfig) -> dict:
     log.info("keeping %s", chosen)
     test_rouge = evaluate_model(model, test_ex, config.k) if test_ex else None
 
-    out = Path(config.out)
-    run_dir = Path(config.runs) / out.stem
-    run_dir.mkdir(parents=True, exist_ok=True)
     save_curves([f[3] for f in fits], run_dir / "curves.png")
     metrics = {
         "fits": [{"seed": config.seed + f[1], "validation_rouge": f[4], "history": f[3]} for f in fits],
@@ -253,7 +282,7 @@ def train(config: TrainConfig) -> dict:
 
     atomic_write(out, lambda tmp: model.save(tmp))
     card = {
-        "id": f"brief-{out.stem}-{datetime.now(timezone.utc):%Y%m%d%H%M}",
+        "id": f"{out.stem}-{config.labeler}-{datetime.now(timezone.utc):%Y%m%d%H%M}",
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "model_file": out.name,
         "model_sha256": file_sha256(out),
