@@ -69,7 +69,18 @@ def machine() -> dict:
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "commit": commit + ("+uncommitted app changes" if dirty else ""),
+        "model": _model_card_summary(),
     }
+
+
+def _model_card_summary() -> dict:
+    """Which LSTM the figures are for: its path, card id and sha256."""
+    try:
+        card = json.loads(CARD_PATH.read_text())
+    except (OSError, ValueError):
+        return {"path": str(MODEL_PATH), "card": "missing"}
+    return {"path": str(MODEL_PATH), "id": card.get("id"), "sha256": card.get("model_sha256"),
+            "hyperparameters": card.get("hyperparameters")}
 
 
 def versions() -> dict:
