@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
+import nltk
 import numpy as np
 from rouge_score import rouge_scorer
 
@@ -71,6 +72,10 @@ def _sumy_picker(name: str) -> Callable[[Sequence[str], int], list[int]]:
     from sumy.summarizers.text_rank import TextRankSummarizer
     from sumy.utils import get_stop_words
 
+    from app.sentences import DEFAULT_NLTK_DATA, use_nltk_data
+
+    if not any(Path(p, "tokenizers", "punkt_tab", "english").is_dir() for p in nltk.data.path):
+        use_nltk_data(DEFAULT_NLTK_DATA)  # sumy's word tokenizer needs Punkt parameters
     summarizer = {"lexrank": LexRankSummarizer, "textrank": TextRankSummarizer}[name](Stemmer("english"))
     summarizer.stop_words = get_stop_words("english")
     tokenizer = Tokenizer("english")
