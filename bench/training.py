@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 from bench.common import CARD_PATH, NLTK_DATA, articles, machine, parse_args, sentences_of, versions, write_result  # noqa: E402
 
 ARTICLES = 60  # for the pipeline
-FIT_ARTICLES = 512
+FIT_ARTICLES = 1500
 EPOCHS = 3  # the first traces the graphs: the rate is taken from the others
 
 
