@@ -75,12 +75,9 @@ def test_vectors_are_cached_so_a_second_run_does_not_re_encode(tiny_run):
     from training.vector_cache import VectorCache
 
     cache = VectorCache(root / "cache/vectors.h5", WEIGHTS_SHA256)
-    try:
-        # every training sentence is there: no encoder is needed to get its vector
-        vectors = cache.vectors(["Residents said they were surprised."], encoder=None)
-        assert vectors.shape == (1, 384)
-    finally:
-        cache.close()
+    # every training sentence is there: no encoder is needed to get its vector
+    vectors = cache.vectors(["Residents said they were surprised."], encoder=None)
+    assert vectors.shape == (1, 384)
 
 
 def test_mirrored_strategy_trains_on_two_logical_cpu_devices(tiny_run):
@@ -135,3 +132,20 @@ def test_interrupted_training_leaves_the_saved_model_intact_and_resumes(tiny_run
     first_epoch = int(re.search(r"Epoch (\d+)/6", resumed.stdout).group(1))
     assert first_epoch > 1, "the resumed fit started over instead of going on from its checkpoint"
     assert model_path.read_bytes() != before
+
+
+def test_vector_cache_is_shared_by_two_runs_and_refuses_other_weights(tmp_path):
+    from app.encoder import DIM
+    from training.vector_cache import VectorCache
+
+    path = tmp_path / "vectors.h5"
+    first, second = VectorCache(path, "a" * 64), VectorCache(path, "a" * 64)
+    first.add(["one"], np.ones((1, DIM), dtype=np.float32))
+    second.add(["two"], np.full((1, DIM), 2, dtype=np.float32))  # appended while `first` is alive
+    np.testing.assert_array_equal(second.vectors(["two"], None)[0], 2)
+    reread = VectorCache(path, "a" * 64)
+    np.testing.assert_array_equal(reread.vectors(["one", "two"], None)[:, 0], [1, 2])
+    with pytest.raises(KeyError):
+        reread.vectors(["three"], None)
+    with pytest.raises(ValueError, match="other encoder weights"):
+        VectorCache(path, "b" * 64)

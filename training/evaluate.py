@@ -173,7 +173,6 @@ def main(argv: list[str] | None = None) -> dict:
         output["sets"][spec] = {"articles": len(examples), "skipped": dict(report.skipped), "rouge": results}
         print(format_table(results, f"{spec}: {len(examples)} articles, K={args.k}"), flush=True)
         log.info("evaluated %s in %.1fs", spec, time.perf_counter() - start)
-    cache.close()
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(output, indent=2) + "\n")

@@ -65,7 +65,6 @@ def search(config: TrainConfig, grid: dict[str, list[str]]) -> list[dict]:
                    "seconds": round(time.perf_counter() - start, 1)}
             log.info("trial %s", row)
             results.append(row)
-    cache.close()
     return sorted(results, key=lambda r: -r["mean"])
 
 

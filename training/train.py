@@ -231,7 +231,6 @@ def train(config: TrainConfig) -> dict:
     train_ex = prepare_examples(train_articles, splitter, config.labeler, cache, encoder, report)
     val_ex = prepare_examples(val_articles, splitter, config.labeler, cache, encoder, report)
     test_ex = prepare_examples(test_articles, splitter, config.labeler, cache, encoder, LoadReport(), min_sentences=1)
-    cache.close()
     log.info("examples: train %d, validation %d; skipped %s", len(train_ex), len(val_ex), dict(report.skipped))
 
     strategy = make_strategy(config)

@@ -25,16 +25,22 @@ class VectorCache:
     def __init__(self, path: str | Path, encoder_sha256: str):
         self.path = Path(path)
         self.encoder_sha256 = encoder_sha256
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = h5py.File(self.path, "a")
-        if "vectors" not in self._file:
-            self._file.attrs["encoder_sha256"] = encoder_sha256
-            self._file.create_dataset("keys", shape=(0,), maxshape=(None,), dtype="S40", chunks=(4096,))
-            self._file.create_dataset("vectors", shape=(0, DIM), maxshape=(None, DIM), dtype="f4", chunks=(1024, DIM))
-        elif self._file.attrs.get("encoder_sha256") != encoder_sha256:
-            raise ValueError(f"{self.path} holds vectors of other encoder weights; delete it to rebuild")
-        self._index = {key: row for row, key in enumerate(self._file["keys"][:])}
-        self._vectors = self._file["vectors"][:]
+        self._index: dict[bytes, int] = {}
+        self._vectors = np.zeros((0, DIM), dtype=np.float32)
+        # The file is opened only to read it here and to append in add(), so that several runs
+        # (a training and an evaluation) can share one cache.
+        if self.path.exists():
+            with self._open("r") as f:
+                if f.attrs.get("encoder_sha256") != encoder_sha256:
+                    raise ValueError(f"{self.path} holds vectors of other encoder weights; delete it to rebuild")
+                self._index = {key: row for row, key in enumerate(f["keys"][:])}
+                self._vectors = f["vectors"][:]
+
+    def _open(self, mode: str) -> h5py.File:
+        try:
+            return h5py.File(self.path, mode)
+        except BlockingIOError as e:
+            raise RuntimeError(f"{self.path} is being written by another process; try again when it is done") from e
 
     def __len__(self) -> int:
         return len(self._index)
@@ -50,16 +56,19 @@ class VectorCache:
         return self._vectors[[self._index[k] for k in keys]]
 
     def add(self, sentences: Sequence[str], vectors: np.ndarray) -> None:
-        start = len(self._file["keys"])
-        keys, vectors_ds = self._file["keys"], self._file["vectors"]
-        keys.resize((start + len(sentences),))
-        vectors_ds.resize((start + len(sentences), DIM))
-        keys[start:] = [_key(s) for s in sentences]
-        vectors_ds[start:] = vectors
-        self._file.flush()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._open("a") as f:
+            if "vectors" not in f:
+                f.attrs["encoder_sha256"] = self.encoder_sha256
+                f.create_dataset("keys", shape=(0,), maxshape=(None,), dtype="S40", chunks=(4096,))
+                f.create_dataset("vectors", shape=(0, DIM), maxshape=(None, DIM), dtype="f4", chunks=(1024, DIM))
+            keys, stored = f["keys"], f["vectors"]
+            start = len(keys)
+            keys.resize((start + len(sentences),))
+            stored.resize((start + len(sentences), DIM))
+            keys[start:] = [_key(s) for s in sentences]
+            stored[start:] = vectors
+        # in memory, rows follow this process's own order (another run may have appended meanwhile)
         for offset, sentence in enumerate(sentences):
-            self._index[_key(sentence)] = start + offset
+            self._index[_key(sentence)] = len(self._vectors) + offset
         self._vectors = np.concatenate([self._vectors, vectors.astype(np.float32)])
-
-    def close(self) -> None:
-        self._file.close()
