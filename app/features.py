@@ -28,6 +28,11 @@ FEATURES = (
     "word_weight",  # mean document frequency of the sentence's content words, over the top one
     "textrank",  # TextRank (as sumy rates it: stemmed words, self-loops, log-length norm), times n
     "luhn",  # Luhn's significance factor (app/luhn.py), over the article's best
+    # Where the sentence ranks within its article (1 = top, 0 = bottom) by length, TextRank and
+    # meaning-centroid: a top-K pick is about rank, and ranks read the same in short and long articles.
+    "rank_words",
+    "rank_textrank",
+    "rank_centroid",
 )
 N_FEATURES = len(FEATURES)
 
@@ -51,6 +56,8 @@ def featurize(sentences: Sequence[str], vectors: np.ndarray) -> np.ndarray:
     extra[:, 6] = _word_weight(tokens)
     extra[:, 7] = _textrank([[_stem(w) for w in t] for t in tokens]) * n
     extra[:, 8] = score_luhn(sentences)
+    for column, source in ((9, 2), (10, 7), (11, 4)):
+        extra[:, column] = _rank(extra[:, source])
     return np.concatenate([vectors.astype(np.float32), extra], axis=1)
 
 
@@ -92,3 +99,17 @@ def _textrank(stems: list[list[str]], damping: float = 0.85, steps: int = 50) ->
     for _ in range(steps):
         rank = transition.T @ rank
     return rank.astype(np.float32)
+
+
+def _rank(values: np.ndarray) -> np.ndarray:
+    """Rank within the article scaled to [0, 1], the largest value 1; ties share their mean rank."""
+    n = len(values)
+    if n == 1:
+        return np.ones(1, dtype=np.float32)
+    order = values.argsort(kind="stable")
+    ranks = np.empty(n, dtype=np.float64)
+    ranks[order] = np.arange(n)
+    for value in np.unique(values):  # ties: mean rank
+        tied = values == value
+        ranks[tied] = ranks[tied].mean()
+    return (ranks / (n - 1)).astype(np.float32)

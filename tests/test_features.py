@@ -26,3 +26,11 @@ def test_rows_are_the_vector_followed_by_the_named_features():
 
 def test_an_empty_article_has_no_rows():
     assert featurize([], np.zeros((0, 4), dtype=np.float32)).shape == (0, 4 + len(FEATURES))
+
+
+def test_rank_features_order_sentences_within_their_article():
+    sentences = ["Short one.", "A somewhat longer sentence here.", "The longest sentence of the three, by quite a margin."]
+    rows = featurize(sentences, _unit([[1, 0], [1, 1], [0, 1]]))
+    np.testing.assert_allclose(rows[:, 2 + FEATURES.index("rank_words")], [0, 0.5, 1])
+    single = featurize(["Alone."], _unit([[1, 0]]))
+    assert single[0, 2 + FEATURES.index("rank_words")] == 1.0
