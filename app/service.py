@@ -40,7 +40,7 @@ class BriefService:
     def load(self) -> None:
         """Load the model, encoder and splitter, run one warm-up prediction, then declare ready."""
         try:
-            summarizer = Summarizer(*self.paths)
+            summarizer = Summarizer(*self.paths, xla=True)
             summarizer.score([WARM_UP_TEXT])
         except (ModelFileError, EncoderError, OSError) as e:
             self.reason = f"model not loaded: {e}"

@@ -39,14 +39,18 @@ def bucket_length(n: int) -> int:
 
 
 def pad_rows(rows: Sequence[np.ndarray], length: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Stack articles' rows into ``(batch, length, dim)`` with zero padding and a ``(batch, length)`` mask."""
+    """Stack articles' rows into ``(batch, length, dim)`` with zero padding and a ``(batch, length)`` mask.
+
+    The mask is float32 (1 real, 0 padding), not bool: Keras casts it for the LSTM, and
+    ``tf.distribute`` cannot sum bool tensors across replicas (AddN has no bool kernel).
+    """
     length = length or max(len(r) for r in rows)
     dim = rows[0].shape[1]
     x = np.zeros((len(rows), length, dim), dtype=np.float32)
-    mask = np.zeros((len(rows), length), dtype=bool)
+    mask = np.zeros((len(rows), length), dtype=np.float32)
     for i, r in enumerate(rows):
         x[i, : len(r)] = r[:length]
-        mask[i, : len(r)] = True
+        mask[i, : len(r)] = 1.0
     return x, mask
 
 
@@ -74,7 +78,7 @@ class ModelScorer:
             def forward(x, mask):
                 return self._model()([x, mask], training=False)
 
-            spec = [tf.TensorSpec((None, None, self.dim), tf.float32), tf.TensorSpec((None, None), tf.bool)]
+            spec = [tf.TensorSpec((None, None, self.dim), tf.float32), tf.TensorSpec((None, None), tf.float32)]
             self._graph = tf.function(forward, input_signature=spec)
             self._xla = {n: tf.function(forward, jit_compile=True) for n in XLA_LENGTHS}
 
@@ -84,7 +88,7 @@ class ModelScorer:
         length = next((n for n in XLA_LENGTHS if n >= x.shape[1]), None)
         if len(x) > 1 or length not in self._xla_ready:
             return self._graph(x, mask).numpy()
-        padded, padded_mask = np.zeros((1, length, self.dim), np.float32), np.zeros((1, length), bool)
+        padded, padded_mask = np.zeros((1, length, self.dim), np.float32), np.zeros((1, length), np.float32)
         padded[:, : x.shape[1]], padded_mask[:, : x.shape[1]] = x, mask
         return self._xla[length](padded, padded_mask).numpy()[:, : x.shape[1]]
 
@@ -93,8 +97,8 @@ class ModelScorer:
         if self._tensorflow:
             started = time.perf_counter()
             for length in XLA_LENGTHS:
-                mask = np.zeros((1, length), bool)
-                mask[0, 0] = True
+                mask = np.zeros((1, length), np.float32)
+                mask[0, 0] = 1.0
                 self._xla[length](np.zeros((1, length, self.dim), np.float32), mask)
                 self._xla_ready.add(length)
             log.info("LSTM compiled with XLA for one article of up to %d sentences in %.1f s",
@@ -171,7 +175,9 @@ class Summarizer:
     """Everything needed to score an article: splitter, encoder, LSTM and its card."""
 
     def __init__(self, model_path: str | Path, card_path: str | Path, nltk_data: str | Path,
-                 encoder: SentenceEncoder | None = None):
+                 encoder: SentenceEncoder | None = None, xla: bool = False):
+        """``xla``: after the first prediction, XLA-compile the one-article LSTM graphs in a background
+        thread (for a long-lived server; a short script would exit, and abort, mid-compile)."""
         self.card = load_card(card_path)
         self.model = load_keras_model(model_path, self.card.get("model_sha256"))
         self.splitter = SentenceSplitter(nltk_data)
@@ -184,6 +190,8 @@ class Summarizer:
             )
         self.scorer = scorer_for(self.model)
         self._compile_started = threading.Event()
+        if not xla:
+            self._compile_started.set()
 
     @property
     def model_id(self) -> str:

@@ -70,3 +70,16 @@ def test_a_quote_between_sentences_goes_where_the_article_has_it():
     article = 'Markets fell. "The deficit matters," he said. Other news.'
     summary = 'Markets fell."The deficit matters," he said.'
     assert split_run_together(summary, article) == ["Markets fell.", '"The deficit matters," he said.']
+
+
+def test_punkt_trained_here_is_saved_as_text_and_loads(tmp_path):
+    from training.punkt import train_punkt
+
+    texts = ["The firm said profits rose. Its shares fell in New York. Analysts were surprised."] * 20
+    folder = train_punkt(texts, tmp_path)
+    assert sorted(p.name for p in folder.iterdir()) == ["abbrev_types.txt", "collocations.tab", "ortho_context.tab", "sent_starters.txt"]
+    assert "mr" in (folder / "abbrev_types.txt").read_text().split()  # seeded titles
+    splitter = SentenceSplitter(tmp_path)
+    assert [s.text for s in splitter.split("Mr. Brown arrived. He sat down.")] == ["Mr. Brown arrived.", "He sat down."]
+    use_default = SentenceSplitter(NLTK_DATA)  # put the shipped parameters back first for other tests
+    assert use_default.split("One. Two.")[1].text == "Two."

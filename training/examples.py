@@ -95,7 +95,7 @@ class ExampleBatches(keras.utils.PyDataset):
         y = np.zeros(mask.shape + (1,), dtype=np.float32)
         for row, e in enumerate(members):
             y[row, : min(length, len(e.labels)), 0] = e.labels[:length]
-        return (x, mask), y, mask.astype(np.float32)
+        return (x, mask), y, mask
 
     def on_epoch_end(self) -> None:
         if self.shuffle:

@@ -5,7 +5,8 @@ Pure Keras 3 (no backend-specific ops), so the same code fits under TensorFlow o
 Two Keras 3 pitfalls shape this file (both measured with keras 3.15 / TF 2.21):
 - A mask computed inside the graph (``Masking``) saves to ``.h5`` but does not load back
   ("Unknown layer: 'NotEqual'"). So the padding mask is a second input, ``mask`` ``(batch,
-  n_sentences)`` bool, handed to every LSTM; the saved ``.h5`` then loads with plain
+  n_sentences)``, 1.0 for a sentence and 0.0 for padding (float, since ``tf.distribute`` cannot
+  sum bool tensors), handed to every LSTM; the saved ``.h5`` then loads with plain
   ``keras.saving.load_model``.
 - ``TimeDistributed`` gives wrong shapes when the time axis changes between calls
   (``(2, 4, 5)`` in, ``(2, 2, 1)`` out after a call with 7 steps). A ``Dense`` on a 3-D input is
@@ -49,7 +50,7 @@ def build_model(config: ModelConfig, input_dim: int) -> keras.Model:
         raise ValueError(f"unknown optimizer {config.optimizer!r}; choose from {sorted(OPTIMIZERS)}")
     regularizer = keras.regularizers.L2(config.l2) if config.l2 else None
     inputs = keras.Input(shape=(None, input_dim), name="sentences")
-    mask = keras.Input(shape=(None,), dtype="bool", name="mask")
+    mask = keras.Input(shape=(None,), dtype="float32", name="mask")  # 1 real sentence, 0 padding
     x = inputs
     for i in range(config.layers):
         lstm = keras.layers.LSTM(

@@ -113,6 +113,9 @@ def atomic_write(path: Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; the model must be readable by the service
     try:
         write(Path(tmp))
         os.replace(tmp, path)
@@ -163,7 +166,7 @@ def fit_once(config: TrainConfig, train: list[Example], val: list[Example], seed
 def average_models(models: list[keras.Model]) -> keras.Model:
     """One model whose score is the mean of the members' scores (saved and loaded as one .h5)."""
     sentences = keras.Input(shape=models[0].input_shape[0][1:], name="sentences")
-    mask = keras.Input(shape=(None,), dtype="bool", name="mask")
+    mask = keras.Input(shape=(None,), dtype="float32", name="mask")
     for i, member in enumerate(models):
         member.name = f"member_{i}"
     scores = keras.layers.Average(name="score")([m([sentences, mask]) for m in models])
