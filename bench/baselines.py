@@ -49,7 +49,7 @@ def main() -> None:
     from app.encoder import SentenceEncoder
     from app.summarizer import Summarizer
 
-    summarizer = Summarizer(MODEL_PATH, CARD_PATH, NLTK_DATA, encoder=SentenceEncoder(cache_size=0))
+    summarizer = Summarizer(MODEL_PATH, CARD_PATH, NLTK_DATA, encoder=SentenceEncoder(cache_size=0), xla=True)
     summarizer.score(["Warm up. The encoder and the LSTM trace their graphs on the first call."])
     summarizer.scorer.compiled.wait()  # the XLA graphs build in the background: not while timing
     methods = {

@@ -109,7 +109,7 @@ def test_a_model_whose_sha256_differs_from_its_card_is_refused_with_one_log_line
 
 
 def test_an_unexpected_load_failure_is_reported_not_left_as_loading(monkeypatch):
-    def broken_summarizer(*args):
+    def broken_summarizer(*args, **kwargs):
         raise ValueError("Input 0 expects shape (None, None, 391), got (1, 16, 400)")
 
     monkeypatch.setattr("app.service.Summarizer", broken_summarizer)
