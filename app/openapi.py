@@ -209,6 +209,9 @@ def evaluate_operation(config: Config, single: dict, batch: dict) -> dict:
             "400": error_response("the body cannot be read or decoded: invalid_utf8, malformed_json, malformed_body"),
             "408": error_response("the body did not arrive within the time limit: body_timeout"),
             "413": error_response("too large: body_too_large, too_many_articles, too_many_sentences"),
+            "414": {"description": "request line (URL with query) over gunicorn's limit_request_line: refused by "
+                                   "the server itself, before the app, with an HTML page",
+                    "content": {"text/html": {"schema": {"type": "string"}}}},
             "415": error_response("not text/plain or application/json in UTF-8: unsupported_media_type"),
             "422": error_response(
                 "decodes but is invalid: empty_article, no_sentences, invalid_request, invalid_top, unknown_model"),
