@@ -64,14 +64,25 @@ def featurize(sentences: Sequence[str], vectors: np.ndarray) -> np.ndarray:
 def _overlap_pagerank(tokens: list[list[str]], damping: float = 0.85, steps: int = 30) -> np.ndarray:
     """PageRank on a graph whose edge weights are the content words two sentences share."""
     n = len(tokens)
-    sets = [set(t) for t in tokens]
-    weights = np.array([[len(a & b) if i != j else 0 for j, b in enumerate(sets)] for i, a in enumerate(sets)], dtype=np.float64)
+    present = (_word_matrix(tokens) > 0).astype(np.float64)
+    weights = present @ present.T  # distinct words shared by each pair
+    np.fill_diagonal(weights, 0.0)
     out = weights.sum(axis=1, keepdims=True)
     transition = np.divide(weights, out, out=np.full_like(weights, 1.0 / n), where=out > 0)
     rank = np.full(n, 1.0 / n)
     for _ in range(steps):
         rank = (1 - damping) / n + damping * transition.T @ rank
     return rank.astype(np.float32)
+
+
+def _word_matrix(tokens: list[list[str]]) -> np.ndarray:
+    """``(n_sentences, vocabulary)`` counts of each word in each sentence (float64)."""
+    vocabulary: dict[str, int] = {}
+    ids = [[vocabulary.setdefault(w, len(vocabulary)) for w in t] for t in tokens]
+    counts = np.zeros((len(tokens), max(1, len(vocabulary))))
+    for row, t in enumerate(ids):
+        np.add.at(counts[row], t, 1.0)
+    return counts
 
 
 def _word_weight(tokens: list[list[str]]) -> np.ndarray:
@@ -85,14 +96,11 @@ def _word_weight(tokens: list[list[str]]) -> np.ndarray:
 def _textrank(stems: list[list[str]], damping: float = 0.85, steps: int = 50) -> np.ndarray:
     """TextRank as sumy computes it: edge = shared words (with repeats) / (log|a| + log|b|), self-loops kept."""
     n = len(stems)
-    counts = [Counter(t) for t in stems]
-    weights = np.zeros((n, n))
-    for i in range(n):
-        for j in range(i, n):
-            shared = sum(counts[j][w] for w in stems[i])
-            if shared:
-                norm = np.log(len(stems[i])) + np.log(len(stems[j]))
-                weights[i, j] = weights[j, i] = shared / norm if norm > 0 else float(shared)
+    counts = _word_matrix(stems)
+    shared = counts @ counts.T  # sum over a's words (repeats counted) of their count in b
+    log_length = np.log(np.maximum([len(t) for t in stems], 1))
+    norm = log_length[:, None] + log_length[None, :]
+    weights = np.where(shared > 0, shared / np.where(norm > 0, norm, 1.0), 0.0)
     weights /= weights.sum(axis=1, keepdims=True) + 1e-7
     transition = (1 - damping) / n + damping * weights
     rank = np.full(n, 1.0 / n)
@@ -109,7 +117,6 @@ def _rank(values: np.ndarray) -> np.ndarray:
     order = values.argsort(kind="stable")
     ranks = np.empty(n, dtype=np.float64)
     ranks[order] = np.arange(n)
-    for value in np.unique(values):  # ties: mean rank
-        tied = values == value
-        ranks[tied] = ranks[tied].mean()
+    _, tie_group = np.unique(values, return_inverse=True)  # ties: their mean rank
+    ranks = (np.bincount(tie_group, weights=ranks) / np.bincount(tie_group))[tie_group]
     return (ranks / (n - 1)).astype(np.float32)
