@@ -69,7 +69,8 @@ def _bucket(length: int) -> int:
 class SentenceEncoder:
     """Encodes sentences to L2-normalised 384-d vectors, with a bounded LRU cache by text."""
 
-    def __init__(self, model_dir: str | Path | None = None, batch_size: int = 64, cache_size: int = 20_000):
+    def __init__(self, model_dir: str | Path | None = None, batch_size: int = 64, cache_size: int = 20_000,
+                 max_batch_sentences: int = 512):
         import keras_hub  # heavy import, deferred so that importing this module stays cheap
 
         self.model_dir = Path(model_dir) if model_dir else weights_dir()
@@ -81,6 +82,8 @@ class SentenceEncoder:
         self.cache_size = cache_size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+        # Threads that need vectors at the same time share encoder batches (see ``Coalescer``).
+        self._encode_together = Coalescer(self._encode_distinct, max_items=max_batch_sentences)
         self.cache_hits = 0
         self.cache_misses = 0
 
@@ -106,7 +109,7 @@ class SentenceEncoder:
             self.cache_misses += len(missing)
         if missing:
             texts = list(missing)
-            fresh = self.encode_uncached(texts)
+            fresh = self._encode_together(texts)
             with self._lock:
                 for text, vector in zip(texts, fresh):
                     vectors[missing[text]] = vector
@@ -141,11 +144,93 @@ class SentenceEncoder:
             start = end
         return out
 
+    def _encode_distinct(self, sentences: list[str]) -> np.ndarray:
+        """``encode_uncached`` with each distinct sentence encoded once (callers that share a batch may repeat each other)."""
+        distinct = list(dict.fromkeys(sentences))
+        if len(distinct) == len(sentences):
+            return self.encode_uncached(sentences)
+        vectors = self.encode_uncached(distinct)
+        where = {s: i for i, s in enumerate(distinct)}
+        return vectors[[where[s] for s in sentences]]
+
     def _pool(self, token_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         hidden = self._forward(token_ids, mask)  # (B, T, 384)
         weights = mask[..., None].astype(np.float32)
         mean = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)
         return mean / np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12)
+
+
+class Coalescer:
+    """Calls ``fn`` on the items of every thread waiting at the same time, in one call.
+
+    One caller at a time runs ``fn`` (the encoder has cores for one); callers that arrive meanwhile
+    queue, and the next free caller runs the whole queue (up to ``max_items``) as one list. Several
+    requests in a worker thus share encoder batches, which are cheaper per sentence than small ones,
+    and no thread waits for a timer: a lone request runs at once.
+    ``fn(items) -> array`` must return one row per item, in order.
+    """
+
+    def __init__(self, fn, max_items: int):
+        self._fn = fn
+        self._max_items = max_items
+        self._changed = threading.Condition()
+        self._queue: list[_Job] = []
+        self._running = False
+        self.calls = 0  # how many times fn ran...
+        self.jobs = 0  # ...for how many callers
+
+    def __call__(self, items: Sequence) -> np.ndarray:
+        job = _Job(list(items))
+        with self._changed:
+            self._queue.append(job)
+        while True:
+            with self._changed:
+                while self._running and not job.done:
+                    self._changed.wait()
+                if job.done:
+                    break
+                self._running = True
+                batch = self._take()
+            self._run(batch)
+        if job.error is not None:
+            raise job.error
+        return job.result
+
+    def _take(self) -> list[_Job]:
+        """The oldest waiting jobs, as many as fit in ``max_items`` (at least one)."""
+        size, count = 0, 0
+        for job in self._queue:
+            if count and size + len(job.items) > self._max_items:
+                break
+            size, count = size + len(job.items), count + 1
+        batch, self._queue = self._queue[:count], self._queue[count:]
+        return batch
+
+    def _run(self, batch: list[_Job]) -> None:
+        try:
+            out = self._fn([item for job in batch for item in job.items])
+            offset = 0
+            for job in batch:
+                job.result = out[offset : offset + len(job.items)]
+                offset += len(job.items)
+        except BaseException as e:  # every caller of the batch sees its failure
+            for job in batch:
+                job.error = e
+        finally:
+            with self._changed:
+                for job in batch:
+                    job.done = True
+                self.calls += 1
+                self.jobs += len(batch)
+                self._running = False
+                self._changed.notify_all()
+
+
+class _Job:
+    __slots__ = ("items", "result", "error", "done")
+
+    def __init__(self, items: list):
+        self.items, self.result, self.error, self.done = items, None, None, False
 
 
 def _compile_forward(backbone):

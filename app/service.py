@@ -27,9 +27,9 @@ class BriefService:
         self.max_sentences = max_sentences
         self.summarizer: Summarizer | None = None
         self.reason = "the model is loading"
-        # Threads of a worker share one Keras model; scoring one request at a time keeps TF
-        # from running two predictions on it at once (the 2 CPU cores are busy either way).
-        self._lock = threading.Lock()
+        # The request threads of a worker score concurrently: the encoder runs one batch at a time
+        # and merges the sentences of requests that wait meanwhile (app.encoder.Coalescer); the
+        # LSTM's graphs are safe to call from several threads.
 
     def start(self, background: bool) -> None:
         if background:
@@ -73,8 +73,7 @@ class BriefService:
         if 0 in counts:
             where = f"article {counts.index(0)}" if request.batch else "the article"
             raise APIError(422, "no_sentences", f"{where} has no sentence with a word in it")
-        with self._lock:
-            scored = summarizer.score_sentences(articles, request.method)
+        scored = summarizer.score_sentences(articles, request.method)
         model = summarizer.model_id if request.method == "lstm" else request.method
         results = []
         for article, result in zip(request.articles, scored):
