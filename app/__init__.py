@@ -6,7 +6,6 @@ the ``BRIEF_`` prefix (``BRIEF_MAX_ARTICLES=32``; values are parsed as JSON wher
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from flask import Flask

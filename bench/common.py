@@ -10,17 +10,17 @@ import argparse
 import json
 import os
 import platform
-import signal
 import socket
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+
+from bench.proc import child_pids, stop, wait_for_workers
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
@@ -158,16 +158,6 @@ def sentences_of(texts: list[str]) -> list[list[str]]:
     return [[s.text for s in splitter.split(t)] for t in texts]
 
 
-def rss_mb(pid: int) -> dict:
-    """Resident memory now and at its peak (VmHWM), in MB."""
-    status = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            status[key] = round(int(value.split()[0]) / 1024, 1)
-    return {"rss_mb": status.get("VmRSS"), "peak_rss_mb": status.get("VmHWM")}
-
-
 @dataclass
 class Server:
     """A real gunicorn (``gunicorn.conf.py``) serving the shipped model, with the bench's timing header."""
@@ -215,43 +205,13 @@ class Server:
             time.sleep(0.2)
 
     def _wait_ready(self, timeout: float) -> None:
-        import requests
-
-        ready: set[int] = set()
-        deadline = time.monotonic() + timeout
-
-        def ask(_):
-            try:
-                r = requests.get(self.url + "/api/ready", timeout=5)
-            except requests.ConnectionError:
-                return None
-            return r.json().get("worker") if r.status_code == 200 else None
-
-        with ThreadPoolExecutor(8) as pool:
-            while len(ready) < self.workers:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"gunicorn did not get ready:\n{self.log.read_text(errors='replace')[-3000:]}")
-                ready |= {w for w in pool.map(ask, range(2 * self.workers + 2)) if w}
-                time.sleep(0.1)
+        wait_for_workers(self.url, self.workers, self.process, timeout, lambda: self.log.read_text(errors="replace"))
 
     def worker_pids(self) -> list[int]:
-        pids = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == self.process.pid:
-                pids.append(int(stat.parent.name))
-        return sorted(pids)
+        return child_pids(self.process.pid)
 
     def __exit__(self, *exc) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop(self.process)
         self.log.unlink(missing_ok=True)
 
 

@@ -17,7 +17,8 @@ import time
 
 import requests
 
-from bench.common import Server, articles, machine, parse_args, rss_mb, write_result
+from bench.common import Server, articles, machine, parse_args, write_result
+from bench.proc import memory_mb
 from bench.encoder import encoder_rate
 
 WORKER_COUNTS = (1, 2)
@@ -92,13 +93,13 @@ def main() -> None:
         with Server(workers=workers, wait_compiled=not args.quick) as server:
             run = {"workers": workers, "ready_seconds": round(server.ready_seconds, 2),
                    "xla_compiled_seconds": round(server.compiled_seconds, 2),
-                   "rss_after_ready": [rss_mb(p) for p in server.worker_pids()], "points": []}
+                   "rss_after_ready": [memory_mb(p) for p in server.worker_pids()], "points": []}
             for n in clients:
                 run["points"].append(load(server.url, pool, n, seconds))
                 print(f"{workers} worker(s), {n} client(s): {run['points'][-1]}")
             run["points"].append(load(server.url, pool, 2, seconds, batch=2 if args.quick else BATCH))
             print(f"{workers} worker(s), batch: {run['points'][-1]}")
-            run["rss_after_load"] = [rss_mb(p) for p in server.worker_pids()]
+            run["rss_after_load"] = [memory_mb(p) for p in server.worker_pids()]
             best = max(p["sentences_per_s"] for p in run["points"])
             run["best_sentences_per_s"] = best
             run["share_of_encoder_alone_2_threads"] = round(best / reference, 3) if reference else None

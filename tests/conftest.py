@@ -9,19 +9,16 @@ once: it covers everything decided before the model is needed, and the not-ready
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
 
 from app import create_app
+from bench.proc import child_pids, stop, wait_for_workers
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL_FILES = (REPO / "models" / "brief.h5", REPO / "models" / "brief.json")
@@ -53,15 +50,7 @@ class Server:
 
     def worker_pids(self) -> set[int]:
         """The gunicorn workers now alive (children of the master)."""
-        pids = set()
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == self.process.pid:  # fields: state, ppid, ...
-                pids.add(int(stat.parent.name))
-        return pids
+        return set(child_pids(self.process.pid))
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
@@ -75,24 +64,10 @@ def free_port() -> int:
 
 def wait_until_ready(server: Server, timeout: float) -> None:
     """Until every worker has said ready: each /api/ready names the worker that answered."""
-    ready: set[int] = set()
-    deadline = time.monotonic() + timeout
-
-    def ask(_):
-        try:
-            r = requests.get(server.url + "/api/ready", timeout=5)
-        except requests.ConnectionError:
-            return None
-        return r.json().get("worker") if r.status_code == 200 else None
-
-    with ThreadPoolExecutor(8) as pool:
-        while len(ready) < WORKERS:
-            if server.process.poll() is not None:
-                pytest.fail(f"gunicorn exited with {server.process.returncode}:\n{server.log_text()[-3000:]}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"gunicorn not ready after {timeout}s:\n{server.log_text()[-3000:]}")
-            ready |= {w for w in pool.map(ask, range(16)) if w}
-            time.sleep(0.5)
+    try:
+        wait_for_workers(server.url, WORKERS, server.process, timeout, server.log_text)
+    except RuntimeError as e:
+        pytest.fail(str(e))
 
 
 def start_gunicorn(log: Path, metrics_dir: Path, workers: int = WORKERS, **settings: str) -> Server:
@@ -116,12 +91,7 @@ def start_gunicorn(log: Path, metrics_dir: Path, workers: int = WORKERS, **setti
 
 
 def stop_gunicorn(server: Server) -> None:
-    server.process.send_signal(signal.SIGTERM)
-    try:
-        server.process.wait(timeout=40)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
+    stop(server.process)
 
 
 @pytest.fixture(scope="session")

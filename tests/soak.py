@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from app.sample_articles import load_samples  # noqa: E402
+from bench.proc import child_pids, memory_mb  # noqa: E402
 
 SENTENCE = "Sentence {i} says that the {topic} of district {d} changed in {y}."
 TOPICS = ["rain", "trains", "bees", "tides", "bridges", "schools", "markets", "parks", "ferries", "libraries"]
@@ -82,27 +83,12 @@ def send(host: str, port: int, path: str, content_type: str, body: bytes, timeou
         conn.close()
 
 
-def worker_pids(master: int) -> list[int]:
-    pids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == master:
-            pids.append(int(stat.parent.name))
-    return sorted(pids)
-
-
 def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    return memory_mb(pid)["rss_mb"]
 
 
 def workers_rss(master: int) -> dict[int, float]:
-    return {pid: round(rss_mb(pid), 1) for pid in worker_pids(master)}
+    return {pid: round(rss_mb(pid), 1) for pid in child_pids(master)}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -269,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "machine": machine(),
             "load_average_before": [round(x, 2) for x in os.getloadavg()],
-            "server": {"url": url, "workers": len(worker_pids(master)), "threads": args.threads},
+            "server": {"url": url, "workers": len(child_pids(master)), "threads": args.threads},
             **soak(url, master, args.clients, args.duration, args.max_requests, args.timeout, args.seed),
             "load_average_after": [round(x, 2) for x in os.getloadavg()],
         }

@@ -1,0 +1,74 @@
+"""A running gunicorn seen from outside: its workers, their memory, and when every one is ready.
+
+One home for what the benchmarks (``bench/``), the test fixtures (``tests/conftest.py``) and the
+soak (``tests/soak.py``) all need to know about a real server.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable
+
+
+def child_pids(parent: int) -> list[int]:
+    """The processes whose parent is ``parent`` (a gunicorn master's workers), sorted."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after the command name: state, ppid, ...
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            pids.append(int(stat.parent.name))
+    return sorted(pids)
+
+
+def memory_mb(pid: int) -> dict:
+    """Resident memory now and at its peak (VmRSS, VmHWM), in MB."""
+    status = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            status[key] = round(int(value.split()[0]) / 1024, 1)
+    return {"rss_mb": status.get("VmRSS"), "peak_rss_mb": status.get("VmHWM")}
+
+
+def wait_for_workers(url: str, workers: int, process: subprocess.Popen, timeout: float,
+                     log_tail: Callable[[], str] = lambda: "") -> None:
+    """Until ``workers`` different workers have answered ``/api/ready`` with 200 (each names itself).
+
+    Raises ``RuntimeError`` with the end of the server's log if it exits or the time runs out.
+    """
+    import requests
+
+    ready: set[int] = set()
+    deadline = time.monotonic() + timeout
+
+    def ask(_):
+        try:
+            r = requests.get(url + "/api/ready", timeout=5)
+        except requests.ConnectionError:
+            return None
+        return r.json().get("worker") if r.status_code == 200 else None
+
+    with ThreadPoolExecutor(8) as pool:
+        while len(ready) < workers:
+            if process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{log_tail()[-3000:]}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn not ready after {timeout}s:\n{log_tail()[-3000:]}")
+            ready |= {w for w in pool.map(ask, range(2 * workers + 2)) if w}
+            time.sleep(0.1)
+
+
+def stop(process: subprocess.Popen, timeout: float = 40) -> None:
+    """SIGTERM (gunicorn's graceful stop), then SIGKILL if it has not exited after ``timeout`` s."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
