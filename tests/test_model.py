@@ -77,3 +77,39 @@ def test_a_truncated_or_foreign_model_file_is_a_clear_error(tmp_path):
 def test_unknown_loss_is_refused():
     with pytest.raises(ValueError, match="unknown loss"):
         build_model(ModelConfig(loss="hinge"), DIM)
+
+
+def _listwise(y, p):
+    from training.model import listwise_loss
+
+    return float(np.sum(np.asarray(listwise_loss(np.asarray(y, np.float32)[None, :, None], np.asarray(p, np.float32)[None, :, None]))))
+
+
+def test_listwise_loss_rewards_ranking_the_labelled_sentences_first():
+    labels = [1.0, 0.0, 0.5, 0.0]
+    assert _listwise(labels, [0.9, 0.1, 0.6, 0.2]) < _listwise(labels, [0.2, 0.9, 0.1, 0.6])
+
+
+def test_listwise_loss_ignores_padded_steps():
+    real = _listwise([1.0, 0.0, 0.5], [0.8, 0.3, 0.4])
+    padded = _listwise([1.0, 0.0, 0.5, -1.0, -1.0], [0.8, 0.3, 0.4, 0.99, 0.01])
+    assert padded == pytest.approx(real, rel=1e-5)
+
+
+def test_a_listwise_model_fits_and_reloads_from_h5(tmp_path):
+    from training.examples import ExampleBatches
+
+    model = build_model(ModelConfig(units=8, loss="listwise"), DIM)
+    rng = np.random.default_rng(0)
+
+    class Ex:  # what ExampleBatches reads of an example
+        def __init__(self, n):
+            self.rows = rng.normal(size=(n, DIM)).astype(np.float32)
+            self.labels = (rng.random(n) > 0.6).astype(np.float32)
+
+    history = model.fit(ExampleBatches([Ex(n) for n in (3, 9, 20, 5)], 2, 64, seed=0), epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    model.save(tmp_path / "m.h5")
+    reloaded = load_keras_model(tmp_path / "m.h5")
+    x = _articles(lengths=(6,))
+    np.testing.assert_allclose(predict_rows(model, x)[0], predict_rows(reloaded, x)[0], atol=1e-6)

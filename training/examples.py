@@ -13,6 +13,7 @@ from app.sentences import Sentence, SentenceSplitter
 from app.summarizer import bucket_length, pad_rows
 from training.data import Article, LoadReport
 from training.labels import label_sentences
+from training.model import PADDING_LABEL
 from training.vector_cache import VectorCache
 
 log = logging.getLogger(__name__)
@@ -60,8 +61,8 @@ def prepare_examples(
 class ExampleBatches(keras.utils.PyDataset):
     """Batches of articles of similar length, padded to a length bucket, reshuffled every epoch.
 
-    Yields ``([x, mask], y, sample_weight)`` with ``sample_weight`` 0 on padding, so padding
-    never touches the loss.
+    Yields ``([x, mask], y, sample_weight)`` with ``sample_weight`` 0 and ``y`` ``PADDING_LABEL``
+    on padding, so padding never touches the loss.
     """
 
     def __init__(self, examples: list[Example], batch_size: int, max_sentences: int, seed: int, shuffle: bool = True):
@@ -92,7 +93,7 @@ class ExampleBatches(keras.utils.PyDataset):
         members = [self.examples[i] for i in self.batches[index]]
         length = min(self.max_sentences, bucket_length(max(len(e.rows) for e in members)))
         x, mask = pad_rows([e.rows for e in members], length)
-        y = np.zeros(mask.shape + (1,), dtype=np.float32)
+        y = np.full(mask.shape + (1,), PADDING_LABEL, dtype=np.float32)
         for row, e in enumerate(members):
             y[row, : min(length, len(e.labels)), 0] = e.labels[:length]
         return (x, mask), y, mask
