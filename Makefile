@@ -30,7 +30,7 @@ test-fast: setup
 
 # The shipped model: hyper-parameters chosen on validation (docs/results/search-*.json).
 train: setup
-	$(BIN)/python -m training.train --units 128 --bidirectional --loss bce --restarts 3 --ensemble
+	$(BIN)/python -m training.train --units 128 --bidirectional --loss listwise --restarts 3 --ensemble
 
 evaluate: setup
 	$(BIN)/python -m training.evaluate --data bbc:test --data cnndm:validation --json docs/results/evaluation.json
