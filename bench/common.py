@@ -10,9 +10,7 @@ import argparse
 import json
 import os
 import platform
-import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -20,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.proc import child_pids, stop, wait_for_workers
+from bench.proc import child_pids, start_gunicorn, stop, wait_for_workers
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
@@ -173,22 +171,13 @@ class Server:
     log: Path = field(default_factory=lambda: Path(f"/tmp/brief-bench-{os.getpid()}-{time.monotonic_ns()}.log"))
 
     def __enter__(self) -> "Server":
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        env = dict(os.environ, BRIEF_BIND=f"127.0.0.1:{port}", BRIEF_WORKERS=str(self.workers),
-                   BRIEF_THREADS=str(self.threads), BRIEF_ACCESS_LOG="/dev/null", TF_CPP_MIN_LOG_LEVEL="3",
-                   BRIEF_MODEL_PATH=str(MODEL_PATH), BRIEF_CARD_PATH=str(CARD_PATH))
-        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        env = {"BRIEF_WORKERS": str(self.workers), "BRIEF_THREADS": str(self.threads), "BRIEF_ACCESS_LOG": os.devnull,
+               "BRIEF_MODEL_PATH": str(MODEL_PATH), "BRIEF_CARD_PATH": str(CARD_PATH),
+               "PROMETHEUS_MULTIPROC_DIR": None}  # gunicorn.conf.py makes a fresh one
         if self.tf_threads:
             env["BRIEF_TF_THREADS"] = str(self.tf_threads)
         started = time.perf_counter()
-        with open(self.log, "wb") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "bench.instrumented:create_app()"],
-                cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            )
+        self.process, self.url = start_gunicorn(self.log, env, app="bench.instrumented:create_app()")
         self._wait_ready(timeout=300)
         self.ready_seconds = time.perf_counter() - started
         if self.wait_compiled:

@@ -6,11 +6,33 @@ soak (``tests/soak.py``) all need to know about a real server.
 
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def start_gunicorn(log: Path, env: dict[str, str | None], app: str = "app:create_app()") -> tuple[subprocess.Popen, str]:
+    """``gunicorn -c gunicorn.conf.py APP`` on a free loopback port, output to ``log``; returns it and its URL.
+
+    ``env`` is laid over this process's environment (``BRIEF_WORKERS``, ...); a ``None`` value removes
+    a variable. The server is in a session of its own, so signals to the caller do not reach it.
+    """
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    merged = {**os.environ, "BRIEF_BIND": f"127.0.0.1:{port}", "TF_CPP_MIN_LOG_LEVEL": "3", **env}
+    merged = {k: v for k, v in merged.items() if v is not None}
+    with open(log, "wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", app],
+                                   cwd=REPO, env=merged, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    return process, f"http://127.0.0.1:{port}"
 
 
 def child_pids(parent: int) -> list[int]:
@@ -36,11 +58,12 @@ def memory_mb(pid: int) -> dict:
     return {"rss_mb": status.get("VmRSS"), "peak_rss_mb": status.get("VmHWM")}
 
 
-def wait_for_workers(url: str, workers: int, process: subprocess.Popen, timeout: float,
+def wait_for_workers(url: str, workers: int, process: subprocess.Popen | None, timeout: float,
                      log_tail: Callable[[], str] = lambda: "") -> None:
     """Until ``workers`` different workers have answered ``/api/ready`` with 200 (each names itself).
 
-    Raises ``RuntimeError`` with the end of the server's log if it exits or the time runs out.
+    Raises ``RuntimeError`` with the end of the server's log if it exits (when ``process`` is given)
+    or the time runs out.
     """
     import requests
 
@@ -56,7 +79,7 @@ def wait_for_workers(url: str, workers: int, process: subprocess.Popen, timeout:
 
     with ThreadPoolExecutor(8) as pool:
         while len(ready) < workers:
-            if process.poll() is not None:
+            if process is not None and process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{log_tail()[-3000:]}")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"gunicorn not ready after {timeout}s:\n{log_tail()[-3000:]}")

@@ -9,9 +9,7 @@ once: it covers everything decided before the model is needed, and the not-ready
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import pytest
 
 from app import create_app
 from bench.proc import child_pids, stop, wait_for_workers
+from bench.proc import start_gunicorn as bench_start_gunicorn
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL_FILES = (REPO / "models" / "brief.h5", REPO / "models" / "brief.json")
@@ -56,12 +55,6 @@ class Server:
         return self.log.read_text(errors="replace")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait_until_ready(server: Server, timeout: float) -> None:
     """Until every worker has said ready: each /api/ready names the worker that answered."""
     try:
@@ -72,22 +65,10 @@ def wait_until_ready(server: Server, timeout: float) -> None:
 
 def start_gunicorn(log: Path, metrics_dir: Path, workers: int = WORKERS, **settings: str) -> Server:
     """gunicorn -c gunicorn.conf.py 'app:create_app()' on a free local port; ``settings`` are BRIEF_ variables."""
-    port = free_port()
-    env = dict(os.environ)
-    env.update({
-        "BRIEF_BIND": f"127.0.0.1:{port}",
-        "BRIEF_WORKERS": str(workers),
-        "BRIEF_THREADS": "4",
-        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-        "TF_CPP_MIN_LOG_LEVEL": "3",
-        **{f"BRIEF_{k}": v for k, v in settings.items()},
-    })
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    return Server(f"http://127.0.0.1:{port}", process, metrics_dir, log)
+    env = {"BRIEF_WORKERS": str(workers), "BRIEF_THREADS": "4", "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+           **{f"BRIEF_{k}": v for k, v in settings.items()}}
+    process, url = bench_start_gunicorn(log, env)
+    return Server(url, process, metrics_dir, log)
 
 
 def stop_gunicorn(server: Server) -> None:

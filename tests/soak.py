@@ -16,11 +16,7 @@ import argparse
 import http.client
 import json
 import os
-import platform
 import random
-import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -32,7 +28,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from app.sample_articles import load_samples  # noqa: E402
-from bench.proc import child_pids, memory_mb  # noqa: E402
+from bench.common import machine  # noqa: E402
+from bench.proc import child_pids, memory_mb, start_gunicorn, stop, wait_for_workers  # noqa: E402
 
 SENTENCE = "Sentence {i} says that the {topic} of district {d} changed in {y}."
 TOPICS = ["rain", "trains", "bees", "tides", "bridges", "schools", "markets", "parks", "ferries", "libraries"]
@@ -161,48 +158,6 @@ def run_load(url: str, clients: int, duration: float, max_requests: int, timeout
     }
 
 
-def machine() -> dict:
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor())
-    mem_kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                      if line.startswith("MemTotal")))
-    return {"cpu": model, "cores": os.cpu_count(), "memory_gb": round(mem_kb / 1024 / 1024, 1),
-            "python": platform.python_version(), "kernel": platform.release()}
-
-
-def start_gunicorn(workers: int, threads: int, log: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "BRIEF_BIND": f"127.0.0.1:{port}", "BRIEF_WORKERS": str(workers),
-           "BRIEF_THREADS": str(threads), "BRIEF_ACCESS_LOG": os.devnull, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # gunicorn.conf.py makes a fresh one
-    out = open(log, "wb")
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"],
-                               cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    return process, f"http://127.0.0.1:{port}"
-
-
-def wait_ready(url: str, master: int, workers: int, timeout: float) -> None:
-    """Until each worker has answered /api/ready with 200."""
-    parts = urlsplit(url)
-    ready: set[int] = set()
-    deadline = time.monotonic() + timeout
-    while len(ready) < workers:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"gunicorn not ready within {timeout}s")
-        try:
-            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
-            conn.request("GET", "/api/ready", headers={"Connection": "close"})
-            response = conn.getresponse()
-            body = response.read()
-            if response.status == 200:
-                ready.add(json.loads(body)["worker"])
-        except OSError:
-            pass
-        time.sleep(0.2)
-
-
 def soak(url: str, master: int, clients: int, duration: float, max_requests: int, timeout: float, seed: int) -> dict:
     rss_ready = workers_rss(master)
     # Warm-up: every kind of request a few times, so each worker has traced every padded length it will see.
@@ -246,11 +201,12 @@ def main(argv: list[str] | None = None) -> int:
     else:
         log = Path(args.out).with_suffix(".gunicorn.log")
         log.parent.mkdir(parents=True, exist_ok=True)
-        process, url = start_gunicorn(args.workers, args.threads, log)
+        process, url = start_gunicorn(log, {"BRIEF_WORKERS": str(args.workers), "BRIEF_THREADS": str(args.threads),
+                                            "BRIEF_ACCESS_LOG": os.devnull, "PROMETHEUS_MULTIPROC_DIR": None})
         master = process.pid
     try:
         if process:
-            wait_ready(url, master, args.workers, timeout=300)
+            wait_for_workers(url, args.workers, process, 300, lambda: log.read_text(errors="replace"))
         report = {
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "machine": machine(),
@@ -261,8 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         }
     finally:
         if process:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=60)
+            stop(process, timeout=60)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     summary = {k: report[k] for k in ("requests", "served", "status_5xx", "connection_errors", "unexpected_status",
