@@ -130,5 +130,6 @@ if __name__ == "__main__":
     res["cnn_cv_tb"] = rouge_scores(picked_tb, [e[3] for e in cnn])
     res["bbc_val_mean"] = {k: round(float(np.mean([f["bbc_val"][k] for f in res["folds"]])), 2) for k in res["folds"][0]["bbc_val"]}
     res["pick_positions"] = np.bincount(np.concatenate([np.minimum(pick_top(s, e[0], 3), 10) for e, s in zip(cnn, cv_scores)]), minlength=11).tolist()
+    pickle.dump(cv_scores, open(f"runs/exp/scores_{name}.pkl", "wb"))  # held-out scores, for era.py
     print("RESULT", json.dumps(res), flush=True)
     with open("runs/exp/results.jsonl", "a") as fh: fh.write(json.dumps(res) + "\n")
