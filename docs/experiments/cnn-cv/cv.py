@@ -12,7 +12,6 @@ from keras import ops
 from training.evaluate import rouge_scores, pick_top
 from training.labels import LABELERS
 from app.summarizer import pad_rows, bucket_length, predict_rows
-from training.model import ModelConfig
 
 GRADE = float(os.environ.get("GRADE", "0.4"))
 D = pickle.load(open("runs/exp/data.pkl", "rb"))

@@ -8,7 +8,7 @@ that situation from training data only: BBC train (early stop on BBC validation)
 It also scores a lead prior added at pick time, score + w / (1 + index), on both sets, the one
 lever that transfers; same fit recipe as cv.py (bi-LSTM 128, listwise loss, soft-oracle labels).
 """
-import importlib.util, json, pickle, sys
+import importlib.util, json, sys
 from pathlib import Path
 
 import numpy as np

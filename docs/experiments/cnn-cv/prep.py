@@ -1,5 +1,5 @@
 """Examples (sentences, 12-feature rows, soft-oracle labels, quotes) of the sets cv.py uses -> runs/exp/data.pkl."""
-import pickle, logging, sys
+import pickle, logging
 logging.basicConfig(level=logging.INFO)
 from app.encoder import WEIGHTS_SHA256, SentenceEncoder
 from app.sentences import SentenceSplitter
