@@ -2,16 +2,16 @@
 
     python docs/experiments/cnn-cv/cv.py NAME [VARIANT,...]   # appends a JSON line to runs/exp/results.jsonl
 
-VARIANT: abspos (append log_index and lead features), loss=listwise, alpha=A, rep=N (CNN repeats),
+VARIANT: abspos (append log_index and lead features), loss=listwise (training.model.listwise_loss), rep=N (CNN repeats),
 labeler=graded or a training labeler, seed=S. Reads runs/exp/data.pkl (from prep.py).
 Throwaway research code, kept so the figures in README.md can be rerun; the product is training/.
 """
 import pickle, sys, json, time, os
 import numpy as np, keras
-from keras import ops
 from training.evaluate import rouge_scores, pick_top
 from training.labels import LABELERS
 from app.summarizer import pad_rows, bucket_length, predict_rows
+from training.model import ModelConfig, build_model
 
 GRADE = float(os.environ.get("GRADE", "0.4"))
 D = pickle.load(open("runs/exp/data.pkl", "rb"))
@@ -62,37 +62,18 @@ class Batches(keras.utils.PyDataset):
         return (x, mask), y, mask
     def on_epoch_end(self): self._mk()
 
-def listwise_loss(alpha):
-    def loss(y, p):
-        m = ops.cast(y[..., 0] >= 0, "float32")
-        t = ops.maximum(y[..., 0], 0.0)
-        p = ops.clip(p[..., 0], 1e-6, 1 - 1e-6)
-        z = ops.log(p) - ops.log(1 - p)
-        z = ops.where(m > 0, z, -1e9)
-        logsm = z - ops.logsumexp(z, axis=1, keepdims=True)
-        tt = t * m
-        tt = tt / ops.maximum(ops.sum(tt, 1, keepdims=True), 1e-6)
-        lw = -tt * ops.where(m > 0, logsm, 0.0)  # per step; sums to the article's listwise loss
-        bce = -(t * ops.log(p) + (1 - t) * ops.log(1 - p)) * m / ops.maximum(ops.sum(m, 1, keepdims=True), 1)
-        return lw + alpha * bce
-    return loss
-
-def build(dim, units=128, loss="bce", alpha=1.0, dropout=0.3):
-    inputs = keras.Input((None, dim)); mask = keras.Input((None,))
-    x = keras.layers.Bidirectional(keras.layers.LSTM(units, return_sequences=True, dropout=dropout))(inputs, mask=mask)
-    out = keras.layers.Dense(1, activation="sigmoid")(x)
-    m = keras.Model([inputs, mask], out)
-    m.compile(optimizer=keras.optimizers.RMSprop(1e-3), loss="binary_crossentropy" if loss == "bce" else listwise_loss(alpha), weighted_metrics=[] if loss=="bce" else None)
-    return m
+def build(dim, loss="bce"):
+    """The product's model (training.model.build_model): bidirectional LSTM-128, dropout 0.3, RMSprop 1e-3."""
+    return build_model(ModelConfig(units=128, bidirectional=True, loss=loss), dim)
 
 def rouge(model, ex, k=3, tb=False):
     scores = predict_rows(model, [e[1] for e in ex])
     picked = [[e[0][i] for i in pick_top(s, e[0], k, tb)] for e, s in zip(ex, scores)]
     return rouge_scores(picked, [e[3] for e in ex]), scores
 
-def fit(train, val, seed, loss, alpha, epochs=30):
+def fit(train, val, seed, loss, epochs=30):
     keras.utils.set_random_seed(seed)
-    m = build(train[0][1].shape[1], loss=loss, alpha=alpha)
+    m = build(train[0][1].shape[1], loss)
     lw = loss != "bce"
     m.fit(Batches(train, 32, seed, lw), validation_data=Batches(val, 32, 0, lw), epochs=epochs, verbose=0,
           callbacks=[keras.callbacks.EarlyStopping(patience=4, restore_best_weights=True)])
@@ -105,7 +86,7 @@ if __name__ == "__main__":
     name = sys.argv[1]
     variant = sys.argv[2].split(",") if len(sys.argv) > 2 else []
     cfg = dict(a.split("=") for a in variant if "=" in a)
-    loss = cfg.get("loss", "bce"); alpha = float(cfg.get("alpha", 1)); rep = int(cfg.get("rep", 8)); labeler = cfg.get("labeler", "oracle")
+    loss = cfg.get("loss", "bce"); rep = int(cfg.get("rep", 8)); labeler = cfg.get("labeler", "oracle")
     folds = int(cfg.get("folds", 5))
     bbc_tr = make(D["bbc:train"], variant, labeler); bbc_va = make(D["bbc:validation"], variant, labeler)
     cnn = make(D["cnndm:train"], variant, labeler)
@@ -117,7 +98,7 @@ if __name__ == "__main__":
         held = list(range(f*len(cnn)//folds, (f+1)*len(cnn)//folds))
         tr = bbc_tr + [cnn[i] for i in range(len(cnn)) if i not in held] * rep
         va = bbc_va + [cnn[i] for i in held]
-        m = fit(tr, va, 1 + f + 100 * int(cfg.get('seed', 0)), loss, alpha)
+        m = fit(tr, va, 1 + f + 100 * int(cfg.get('seed', 0)), loss)
         r, s = rouge(m, [cnn[i] for i in held])
         for i, sc in zip(held, s): cv_scores[i] = sc
         rb, _ = rouge(m, bbc_va)

@@ -1,6 +1,6 @@
 """Why the CNN cross-validation gain does not carry over to CNN/DM validation: the two sets' eras.
 
-    python docs/experiments/cnn-cv/cv.py listwise loss=listwise,alpha=1   # -> runs/exp/scores_listwise.pkl
+    python docs/experiments/cnn-cv/cv.py listwise loss=listwise   # -> runs/exp/scores_listwise.pkl
     python docs/experiments/cnn-cv/era.py [runs/exp/scores_listwise.pkl]
 
 Part 1 describes both JSONL files from their article text and highlight counts only (no scores on

@@ -37,7 +37,7 @@ def main(name, drop="", seed="1"):
         return [(s, rows[:, keep], labels.astype(np.float32), quotes) for (_, s, rows, labels, quotes) in cv.D[spec]]
 
     train, val, cnn = examples("bbc:train"), examples("bbc:validation"), examples("cnndm:train")
-    model = cv.fit(train, val, int(seed), "listwise", 1.0)
+    model = cv.fit(train, val, int(seed), "listwise")
     res = {"name": name, "dropped": dropped, "seed": int(seed), "lead_cnn": cv.lead(cnn)}
     for key, exs in (("cnn", cnn), ("bbc_val", val)):
         rouge, scores = cv.rouge(model, exs)
