@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from app.summarizer import ScoredArticle, top_sentences
+from app.ranking import pick, rank
+from app.summarizer import ScoredArticle
 
 
 def scroll_percent(start: int, text_length: int) -> float:
@@ -10,13 +11,15 @@ def scroll_percent(start: int, text_length: int) -> float:
     return round(100 * start / text_length, 1) if text_length else 0.0
 
 
-def build_result(text: str, title: str | None, article: ScoredArticle, top: int, model: str) -> dict:
-    """Sentences sorted by score (best first; ties in document order) and the top ``top`` in document order.
+def build_result(text: str, title: str | None, article: ScoredArticle, top: int, model: str,
+                 pick_rule: str = "top") -> dict:
+    """Sentences sorted by score (best first; ties in document order) and the ``top`` highlights
+    (picked by ``pick_rule``, ``app.ranking``) in document order.
 
     ``start``/``end`` index ``text`` as a Python string (Unicode code points): ``text[start:end] == sent``.
     """
     scores = article.scores
-    ranked = sorted(range(len(scores)), key=lambda i: (-float(scores[i]), i))
+    ranked = rank(scores)
     return {
         "model": model,
         "title": title,
@@ -31,5 +34,5 @@ def build_result(text: str, title: str | None, article: ScoredArticle, top: int,
             }
             for i in ranked
         ],
-        "highlights": top_sentences(scores, top),
+        "highlights": pick(scores, [s.text for s in article.sentences], top, pick_rule),
     }

@@ -75,10 +75,12 @@ class BriefService:
             raise APIError(422, "no_sentences", f"{where} has no sentence with a word in it")
         scored = summarizer.score_sentences(articles, request.method)
         model = summarizer.model_id if request.method == "lstm" else request.method
+        # the pick rule chosen with the model on validation; Luhn's baseline takes its top K
+        rule = summarizer.pick_rule if request.method == "lstm" else "top"
         results = []
         for article, result in zip(request.articles, scored):
             metrics.observe_article(request.method, result.scores)
-            results.append(build_result(article.text, article.title, result, request.top, model))
+            results.append(build_result(article.text, article.title, result, request.top, model, rule))
         return results
 
     def drift(self, min_samples: int, psi_warn: float, psi_alert: float) -> dict:

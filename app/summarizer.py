@@ -134,12 +134,6 @@ def predict_rows(model, rows: Sequence[np.ndarray], batch_size: int = 32) -> lis
     return scores  # type: ignore[return-value]
 
 
-def top_sentences(scores: np.ndarray, k: int) -> list[int]:
-    """Indices of the ``k`` best-scored sentences, in document order (ties go to the earlier one)."""
-    order = sorted(range(len(scores)), key=lambda i: (-float(scores[i]), i))
-    return sorted(order[:k])
-
-
 @dataclass
 class ScoredArticle:
     """An article's sentences with one score each, and where the time went (seconds)."""
@@ -196,6 +190,11 @@ class Summarizer:
     @property
     def model_id(self) -> str:
         return self.card.get("id", "brief")
+
+    @property
+    def pick_rule(self) -> str:
+        """How highlights are picked from this model's scores (``app.ranking``), chosen with it on validation."""
+        return self.card.get("pick_rule", "top")
 
     def split(self, text: str) -> list[Sentence]:
         return self.splitter.split(text)
