@@ -26,6 +26,11 @@ DEFAULTS = {
     "DRIFT_PSI_WARN": 0.1,  # population stability index from which the drift status is "warn"
     "DRIFT_PSI_ALERT": 0.25,  # ... and "alert"
     "LOG_LEVEL": "INFO",
+    "FETCH_URLS": False,  # fetch pages for {"url": ...} requests (off: 422 url_fetching_off)
+    "FETCH_ALLOW": "",  # comma-separated addresses or networks fetched although not public ("127.0.0.1,10.0.0.0/8")
+    "FETCH_MAX_BYTES": 2 << 20,  # bytes of a fetched page; larger is refused (413 page_too_large)
+    "FETCH_CONNECT_TIMEOUT": 5,  # seconds to connect to a page's server (504 fetch_timeout beyond)
+    "FETCH_TIMEOUT": 15,  # seconds for a whole fetch, redirects included (504 fetch_timeout beyond)
 }
 
 
@@ -33,8 +38,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Imported here, not at the top: training imports app.encoder etc. and must not pull in Flask.
     from app import metrics
     from app.errors import register_error_handlers
-    from app.openapi import build_spec
     from app.routes import bp
+    from app.server.openapi import build_spec
     from app.service import BriefService
 
     app = Flask(__name__)
@@ -54,10 +59,23 @@ def create_app(test_config: dict | None = None) -> Flask:
         resolve(app.config["CARD_PATH"]),
         resolve(app.config["NLTK_DATA"]),
         app.config["MAX_SENTENCES"],
+        fetch_policy(app.config),
     )
     app.extensions["brief"] = service
     service.start(background=app.config["LOAD_IN_BACKGROUND"])
     return app
+
+
+def fetch_policy(config: dict):
+    """The URL fetching policy of these settings, or None where fetching is off."""
+    from app.ingest.fetch import FetchPolicy
+
+    if str(config["FETCH_URLS"]).strip().lower() not in ("1", "true", "yes", "on"):
+        return None
+    return FetchPolicy(allow=FetchPolicy.parse_allow(str(config["FETCH_ALLOW"] or "")),
+                       max_bytes=int(config["FETCH_MAX_BYTES"]),
+                       connect_timeout=float(config["FETCH_CONNECT_TIMEOUT"]),
+                       timeout=float(config["FETCH_TIMEOUT"]))
 
 
 def resolve(path: str | Path) -> Path:
