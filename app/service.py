@@ -26,9 +26,10 @@ class BriefService:
     """The model of one worker; until it is loaded and warmed up, ``reason`` says why not (loading, or the error)."""
 
     def __init__(self, model_path: Path, card_path: Path, nltk_data: Path, max_sentences: int,
-                 fetch_policy: FetchPolicy | None = None):
-        """``fetch_policy``: what URLs may be fetched, or None where fetching is off."""
+                 fetch_policy: FetchPolicy | None = None, xla: bool = True):
+        """``fetch_policy``: what URLs may be fetched, or None where fetching is off; ``xla``: see ``Summarizer``."""
         self.paths = (model_path, card_path, nltk_data)
+        self.xla = xla
         self.max_sentences = max_sentences
         self.fetch_policy = fetch_policy
         self.summarizer: Summarizer | None = None
@@ -46,7 +47,7 @@ class BriefService:
     def load(self) -> None:
         """Load the model, encoder and splitter, run one warm-up prediction, then declare ready."""
         try:
-            summarizer = Summarizer(*self.paths, xla=True)
+            summarizer = Summarizer(*self.paths, xla=self.xla)
             summarizer.score([WARM_UP_TEXT])
         except (ModelFileError, EncoderError, OSError) as e:
             self.reason = f"model not loaded: {e}"

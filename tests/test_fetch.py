@@ -14,16 +14,10 @@ import pytest
 
 from app.errors import APIError
 from app.ingest.fetch import FetchPolicy, fetch_page, is_public
-from tests.pages import NEWS, Canary, PageServer
+from tests.pages import NEWS, Canary
 
 LOOPBACK = FetchPolicy(allow=FetchPolicy.parse_allow("127.0.0.1"), timeout=3, connect_timeout=2)
 STRICT = FetchPolicy()  # no allow-list: public addresses only
-
-
-@pytest.fixture(scope="module")
-def pages():
-    with PageServer() as server:
-        yield server
 
 
 def refused(url: str, policy: FetchPolicy) -> APIError:

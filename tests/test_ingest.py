@@ -12,9 +12,7 @@ import requests
 
 from app.errors import APIError
 from app.ingest.extraction import extract_article, looks_like_html
-from bench.proc import wait_for_workers
-from tests.conftest import start_gunicorn, stop_gunicorn
-from tests.pages import ARTICLE_SENTENCES, BOILERPLATE_MARKERS, LAYOUTS, NEWS, NO_ARTICLE, TITLE, Canary, PageServer
+from tests.pages import ARTICLE_SENTENCES, BOILERPLATE_MARKERS, LAYOUTS, NEWS, NO_ARTICLE, TITLE, Canary
 from tests.test_api import assert_error, metric_value
 
 
@@ -123,26 +121,7 @@ def test_urls_are_refused_while_fetching_is_off(server):
     assert canary.accepted == 0
 
 
-# --- URLs through a gunicorn that fetches -------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def pages():
-    with PageServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def fetching_server(tmp_path_factory):
-    """gunicorn (1 worker) with BRIEF_FETCH_URLS on, 127.0.0.1 allowed, a 200 kB page limit and a 3 s timeout."""
-    folder = tmp_path_factory.mktemp("fetching")
-    server = start_gunicorn(folder / "gunicorn.log", folder, workers=1, FETCH_URLS="1", FETCH_ALLOW="127.0.0.1",
-                            FETCH_MAX_BYTES="200000", FETCH_TIMEOUT="3")
-    try:
-        wait_for_workers(server.url, 1, server.process, 300, server.log_text)
-        yield server
-    finally:
-        stop_gunicorn(server)
+# --- URLs through a gunicorn that fetches (conftest's fetching_server) --------------------------
 
 
 def post_url(server, url: str) -> requests.Response:

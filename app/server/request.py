@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 
 from flask import Request
-from pydantic import ValidationError
 
 from app.errors import APIError
 from app.server.body import decode_utf8, read_body
-from app.server.schema import Article, EvaluateRequest, read_json_request, read_query_option, validation_error
+from app.server.schema import EvaluateRequest, read_article, read_json_request, read_query_option
 
 CONTENT_TYPES = ("text/plain", "text/html", "application/json")
 
@@ -39,8 +38,5 @@ def parse_evaluate(request: Request, default_top: int, max_articles: int, body_t
             raise APIError(400, "malformed_json", f"the body is not valid JSON: {e}") from e
         return read_json_request(decoded, top, method, max_articles)
     source = "html" if request.mimetype == "text/html" else "text"
-    try:
-        article = Article.model_validate({source: body, "title": request.args.get("title")})
-    except ValidationError as e:
-        raise validation_error(e, False) from None
+    article = read_article({source: body, "title": request.args.get("title")})
     return EvaluateRequest([article], top, method, batch=False)

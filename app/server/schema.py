@@ -109,6 +109,14 @@ def read_json_request(body: Any, top: int, method: str, max_articles: int) -> Ev
     return EvaluateRequest(articles, parsed.top or top, parsed.model or method, batch)
 
 
+def read_article(fields: dict) -> Article:
+    """One article from its fields (``text``/``html``/``url``, ``title``), or the ``APIError`` saying what is wrong."""
+    try:
+        return Article.model_validate(fields)
+    except ValidationError as e:
+        raise validation_error(e, False) from None
+
+
 _TOP = TypeAdapter(Top)
 _METHOD = TypeAdapter(Method)
 
