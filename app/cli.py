@@ -125,7 +125,7 @@ def run_highlight(args: argparse.Namespace, _: list[str]) -> int:
                 print(json.dumps({"error": {"code": code, "message": message}}), flush=True)
             continue
         if args.json:
-            print(json.dumps(result, sort_keys=True, ensure_ascii=False), flush=True)
+            print(json.dumps(result, sort_keys=True, ensure_ascii=False, separators=(",", ":")), flush=True)
         else:
             print(format_highlights(result, item.name if len(inputs) > 1 else None, first=number == 0), flush=True)
     progress.close()

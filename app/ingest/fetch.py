@@ -172,8 +172,10 @@ def check_url(url: str, policy: FetchPolicy) -> Target:
     if not addresses:
         raise APIError(502, "fetch_failed", f"the name {host} resolved to no address")
     refused = [str(ip) for ip in addresses if not is_allowed(ip, policy)]
+    if refused == [host]:
+        raise not_allowed(url, f"{host} is not a public address")
     if refused:
-        raise not_allowed(url, f"{host} is at a non-public address ({', '.join(refused)})")
+        raise not_allowed(url, f"{host} resolves to an address that is not public ({', '.join(refused)})")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return Target(url, scheme, host, port, path, tuple(addresses))
 
