@@ -7,8 +7,8 @@ import os
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
 from app import metrics
-from app.payload import parse_evaluate
 from app.sample_articles import load_samples
+from app.server.request import parse_evaluate
 from app.service import BriefService
 
 bp = Blueprint("brief", __name__)
@@ -20,7 +20,7 @@ def service() -> BriefService:
 
 @bp.get("/")
 def index():
-    return render_template("index.html")
+    return render_template("index.html", fetch_urls=service().fetch_policy is not None)
 
 
 @bp.get("/api/health")
@@ -45,7 +45,7 @@ def model_card():
 def evaluate():
     config = current_app.config
     parsed = parse_evaluate(request, config["DEFAULT_TOP"], config["MAX_ARTICLES"], config["BODY_TIMEOUT"])
-    results = service().evaluate(parsed)
+    results = [r.model_dump(exclude_unset=True) for r in service().evaluate(parsed)]
     return jsonify({"results": results} if parsed.batch else results[0])
 
 

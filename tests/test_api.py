@@ -221,6 +221,7 @@ def test_highlights_follow_the_pick_rule_in_the_model_card(server):
 
 
 def test_trigram_blocking_keeps_a_near_repeat_out_of_the_highlights():
+    from app.ingest.document import Document
     from app.response import build_result
     from app.sentences import Sentence
     from app.summarizer import ScoredArticle
@@ -232,8 +233,8 @@ def test_trigram_blocking_keeps_a_near_repeat_out_of_the_highlights():
         sentences.append(Sentence(t, start, start + len(t)))
         start += len(t) + 1
     article = ScoredArticle(sentences, [0.9, 0.8, 0.1])
-    assert build_result(text, None, article, 2, "m")["highlights"] == [0, 1]
-    assert build_result(text, None, article, 2, "m", "trigram_blocking")["highlights"] == [0, 2]
+    assert build_result(Document(text, None), article, 2, "m").highlights == [0, 1]
+    assert build_result(Document(text, None), article, 2, "m", "trigram_blocking").highlights == [0, 2]
 
 
 @slow
@@ -294,7 +295,11 @@ BAD_INPUTS = [
     ("empty JSON text", "application/json", b'{"text": "   "}', None, 422, "empty_article"),
     ("lone surrogate", "application/json", b'{"text": "Broken \\ud800 text."}', None, 400, "invalid_utf8"),
     ("form body", "application/x-www-form-urlencoded", b"text=hello", None, 415, "unsupported_media_type"),
-    ("HTML body", "text/html", b"<p>Hello.</p>", None, 415, "unsupported_media_type"),
+    ("HTML with no article", "text/html", b"<html><body><nav>Home | News</nav></body></html>", None,
+     422, "no_article_text"),
+    ("JSON with text and html", "application/json", b'{"text": "A b.", "html": "<p>A b.</p>"}', None,
+     422, "invalid_request"),
+    ("URL while fetching is off", "application/json", b'{"url": "http://example.com/"}', None, 422, "url_fetching_off"),
     ("top zero", "text/plain", ARTICLE.encode(), {"top": "0"}, 422, "invalid_top"),
     ("top not a number", "text/plain", ARTICLE.encode(), {"top": "five"}, 422, "invalid_top"),
     ("top a boolean", "application/json", b'{"text": "A b c.", "top": true}', None, 422, "invalid_top"),

@@ -1,0 +1,1 @@
+"""The HTTP side of the service: request bodies, the request and response models, the OpenAPI description."""
