@@ -199,3 +199,29 @@ def test_vector_cache_fill_appends_chunk_by_chunk_and_resumes(tmp_path):
     assert cache.fill(sentences + sentences[:2], resumed, chunk=3) == 4
     assert [s for call in resumed.calls for s in call] == sentences[6:]
     np.testing.assert_array_equal(VectorCache(path, "sig").vectors(sentences, None)[:, 0], [len(s) for s in sentences])
+
+
+def test_evaluation_reports_every_figure_per_source_as_well_as_overall(tiny_run, tmp_path):
+    root, stories = tiny_run
+    from training.evaluate import main as evaluate
+
+    mixed = tmp_path / "mixed.jsonl.gz"
+    import gzip
+
+    with gzip.open(mixed, "wt") as f:
+        for i, story in enumerate(stories):
+            f.write(json.dumps({**story, "source": "cnn" if i % 3 else "dm"}) + "\n")
+    out = evaluate(["--data", str(mixed), "--model", str(root / "models/tiny.h5"), "--nltk-data", str(root / "models/nltk_data"),
+                    "--cache", str(root / "cache/vectors.h5"), "--baselines", "lead", "--by-source",
+                    "--json", str(tmp_path / "eval.json")])
+    entry = out["sets"][str(mixed)]
+    assert entry["articles"] == 6
+    assert {s: e["articles"] for s, e in entry["by_source"].items()} == {"cnn": 4, "dm": 2}
+    for e in [entry, *entry["by_source"].values()]:
+        assert set(e["rouge"]) == {"brief", "lead"}
+    # the overall figure is the article-weighted mean of the per-source ones
+    overall = entry["rouge"]["lead"]["rouge1"]
+    weighted = sum(e["articles"] * e["rouge"]["lead"]["rouge1"] for e in entry["by_source"].values()) / 6
+    assert overall == pytest.approx(weighted, abs=0.01)
+    assert out["pick_rule"] == json.loads((root / "models/tiny.json").read_text())["pick_rule"]
+    assert json.loads((tmp_path / "eval.json").read_text()) == out
