@@ -105,10 +105,22 @@ def build_spec(config: Config) -> dict:
                 },
             }},
             "/api/model": {"get": {
-                "summary": "The model card of the loaded model",
+                "summary": "The model card of the loaded model, and the model each worker of the server serves",
                 "responses": {
-                    "200": json_response("the card", {"type": "object", "required": ["id"],
-                                                      "properties": {"id": {"type": "string"}}}),
+                    "200": json_response("the card, with the workers", {
+                        "type": "object", "required": ["id", "workers"],
+                        "properties": {
+                            "id": {"type": "string"},
+                            "workers": {"type": "array", "items": {
+                                "type": "object", "required": ["pid", "model", "ready", "status", "since"],
+                                "properties": {
+                                    "pid": {"type": "integer"},
+                                    "model": {"type": ["string", "null"]},
+                                    "ready": {"type": "boolean"},
+                                    "status": {"type": "string"},
+                                    "since": {"type": "number", "description": "Unix time of the worker's load"},
+                                }}},
+                        }}),
                     "503": error_response("not ready"),
                 },
             }},

@@ -1,0 +1,1 @@
+"""Service-side concerns of running Brief under gunicorn: which model each worker serves, and reload hand-overs."""
