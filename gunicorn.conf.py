@@ -34,8 +34,6 @@ recycle_jitter = int(os.environ.get("BRIEF_MAX_REQUESTS_JITTER", str(recycle_aft
 # A worker loads its model before it takes a request and beats its heartbeat meanwhile: a loading
 # worker is restarted after this many seconds (then after ``timeout`` of silence as usual).
 load_timeout = float(os.environ.get("BRIEF_LOAD_TIMEOUT", "600"))
-# How long a worker to be replaced (reload, recycling) waits for a ready replacement before it stops anyway.
-handover_timeout = float(os.environ.get("BRIEF_HANDOVER_TIMEOUT", "300"))
 keepalive = 5
 preload_app = False
 control_socket_disable = True  # no gunicornc; and two servers on one machine would share its path
@@ -81,7 +79,7 @@ def on_starting(server):
 def when_ready(server):
     from app.server.handover import supervise
 
-    supervise(server, workers_dir(), handover_timeout)
+    supervise(server, workers_dir())
 
 
 def on_reload(server):

@@ -33,10 +33,10 @@ CLIENTS = 10
 MIN_LOAD_SECONDS = 60  # the load runs at least this long, and until the last rollout has been served a while
 ROLLOUTS = 3
 MAX_REQUESTS = 50  # each worker is recycled after 50 requests, give or take the jitter
-# Seconds from the SIGHUP to the last response of an older model: the new workers' load, which takes
-# ~35 s on 2 idle cores and 80-135 s on 2 cores that this load (and other jobs) keep busy.
-SWITCH_WITHIN = 180
-CLIENT_TIMEOUT = 300  # a request may wait this long for a worker (all of them may be loading at once)
+# Seconds from the SIGHUP to the last response of an older model: the new workers' load, ~35 s on 2
+# idle cores, but 80-300 s on 2 cores that this load and other engineers' jobs keep busy (measured).
+SWITCH_WITHIN = 420
+CLIENT_TIMEOUT = 300  # seconds a request may wait for an answer
 AFTER_LAST = 10  # seconds of load after the last rollout is complete
 
 
@@ -118,10 +118,10 @@ def test_three_rollouts_and_recycling_every_50_requests_under_load_fail_no_reque
             point_current(root, write_version(root, f"v{k}", ids[k]))
             hups.append(time.time())
             os.kill(server.process.pid, signal.SIGHUP)
-            while time.time() - hups[-1] < SWITCH_WITHIN + 60:  # until every worker serves the new model
-                models = served_models(server.url)
-                if len(models) == 2 and set(models) == {ids[k]}:
-                    break
+            while set(served_models(server.url)) != {ids[k]}:  # until every worker serves the new model
+                if time.time() - hups[-1] > SWITCH_WITHIN:
+                    pytest.fail(f"rollout {k}: workers still serve {served_models(server.url)} {SWITCH_WITHIN} s "
+                                f"after the SIGHUP")
                 time.sleep(1)
             switched.append(time.time())
             time.sleep(5)

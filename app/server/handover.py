@@ -13,8 +13,9 @@ and ``max_requests`` stops a worker before the next one is started. Here the mas
 * a retiring worker gets SIGTERM (it stops accepting and finishes the requests it holds, within
   ``graceful_timeout``) once enough fresh workers are ready to take its place; one that is not
   ready itself goes at once (one still loading stops without finishing the load:
-  ``gunicorn.conf.py``'s ``beat_while_loading``); after ``timeout`` seconds it goes anyway (a new model that cannot load then answers ``/api/ready`` 503 with the reason, as
-  after a fresh start with it).
+  ``gunicorn.conf.py``'s ``beat_while_loading``). There is no deadline: a new model that cannot
+  load leaves the old workers serving beside the new ones (which answer 503 with the reason)
+  until a model that loads is rolled out.
 
 A new worker takes no connection before its model is loaded (it loads in ``create_app``, before
 gunicorn lets it accept) and says it is ready in its record (``app.server.workers``).
@@ -39,13 +40,12 @@ POLL = 0.2  # seconds between looks at the workers' records
 _supervisor: "Supervisor | None" = None  # one per master, kept across reloads (gunicorn re-reads its config)
 
 
-def supervise(server, folder: Path, timeout: float) -> "Supervisor":
+def supervise(server, folder: Path) -> "Supervisor":
     """From gunicorn's ``when_ready(server)`` (at start and at each reload): the master's Supervisor."""
     global _supervisor
     if _supervisor is None:
         _supervisor = Supervisor(server, folder)
         threading.Thread(target=_supervisor.run, name="brief-handover", daemon=True).start()
-    _supervisor.timeout = timeout
     return _supervisor
 
 
@@ -54,10 +54,10 @@ def supervisor() -> "Supervisor | None":
 
 
 class Supervisor:
-    def __init__(self, server, folder: Path, timeout: float = 300):
-        self.server, self.folder, self.timeout = server, folder, timeout
+    def __init__(self, server, folder: Path):
+        self.server, self.folder = server, folder
         self.lock = threading.Lock()
-        self.retiring: dict[int, float] = {}  # pid -> when it was marked: serving until replaced
+        self.retiring: dict[int, float] = {}  # pid -> when it was marked; it serves until replaced
         self.stopping: set[int] = set()  # sent SIGTERM, finishing what they hold
 
     def retire_all(self) -> None:
@@ -100,17 +100,12 @@ class Supervisor:
             ready = {pid for pid, record in records.items() if record and record["ready"]}
             fresh_ready = [pid for pid in ready if pid not in self.retiring and pid not in self.stopping]
             serving = sorted((pid for pid in self.retiring if pid in ready), key=lambda pid: workers[pid].age)
-            now = time.monotonic()
             leaving = [pid for pid in self.retiring if pid in workers and pid not in ready]  # serves nothing
-            leaving += [pid for pid in serving if now - self.retiring[pid] > self.timeout]
             spare = len(fresh_ready) + len(serving) - self.server.cfg.workers  # ready workers beyond the number
-            leaving += [pid for pid in serving if pid not in leaving][:max(0, spare)]
+            leaving += serving[:max(0, spare)]
             for pid in leaving:
-                overdue = now - self.retiring.pop(pid) > self.timeout
+                self.retiring.pop(pid)
                 self.stopping.add(pid)
-                if overdue:
-                    self.server.log.error("no replacement ready for worker %s after %.0f s: stopping it anyway",
-                                          pid, self.timeout)
                 try:
                     os.kill(pid, signal.SIGTERM)  # graceful: it finishes the requests it holds
                 except ProcessLookupError:
