@@ -118,12 +118,11 @@ def test_three_rollouts_and_recycling_every_50_requests_under_load_fail_no_reque
             point_current(root, write_version(root, f"v{k}", ids[k]))
             hups.append(time.time())
             os.kill(server.process.pid, signal.SIGHUP)
-            while set(served_models(server.url)) != {ids[k]}:  # until every worker serves the new model
-                if time.time() - hups[-1] > SWITCH_WITHIN:
-                    pytest.fail(f"rollout {k}: workers still serve {served_models(server.url)} {SWITCH_WITHIN} s "
-                                f"after the SIGHUP")
-                time.sleep(1)
+            while set(served_models(server.url)) != {ids[k]} and time.time() - hups[-1] <= SWITCH_WITHIN:
+                time.sleep(1)  # until every worker serves the new model
             switched.append(time.time())
+            if time.time() - hups[-1] > SWITCH_WITHIN:
+                break  # failed: the figures below say how far it got
             time.sleep(5)
         while time.time() - started < MIN_LOAD_SECONDS or time.time() - switched[-1] < AFTER_LAST:
             time.sleep(1)
@@ -138,17 +137,19 @@ def test_three_rollouts_and_recycling_every_50_requests_under_load_fail_no_reque
     switch_seconds = []
     for k, hup in enumerate(hups, start=1):
         older = [done for sent, done, model in results if model in ids[:k]]
-        switch_seconds.append(round(max(older) - hup, 1))
+        switch_seconds.append(round(max(older) - hup, 1) if older else None)
     print(f"\n{len(results)} requests in {results[-1][1] - started:.0f} s from {CLIENTS} clients, "
           f"{len(failures)} failed; {recycled} worker recycles; rollouts: last older-model response "
           f"{switch_seconds} s after each SIGHUP; latency p50 {latencies[len(latencies) // 2]:.1f} s, "
           f"max {latencies[-1]:.1f} s")
     assert failures == [], failures[:5]
+    assert len(hups) == ROLLOUTS and all(done - hup <= SWITCH_WITHIN for hup, done in zip(hups, switched)), \
+        f"not every worker served the new model within {SWITCH_WITHIN} s of a SIGHUP"
     assert results[-1][1] - started >= MIN_LOAD_SECONDS
     assert recycled >= 4, "the load must recycle workers through max_requests"
     order = {model: i for i, model in enumerate(ids)}
     for k, hup in enumerate(hups, start=1):
-        assert switch_seconds[k - 1] <= SWITCH_WITHIN, f"rollout {k}: older model answered {switch_seconds[k - 1]} s on"
+        assert switch_seconds[k - 1] is not None and switch_seconds[k - 1] <= SWITCH_WITHIN, f"rollout {k}: older model answered {switch_seconds[k - 1]} s on"
         assert any(model == ids[k] for sent, done, model in results if done > hup), f"rollout {k} never served"
         late_old = [r for r in results if r[0] > switched[k - 1] and order[r[2]] < k]
         assert late_old == [], f"rollout {k}: requests sent after every worker served {ids[k]} got an older model"
