@@ -98,6 +98,9 @@ def run_local(args: argparse.Namespace, argv: list[str]) -> int:
         status = watch(workers, args.timeout)
     finally:
         stop(workers)  # also when the launcher itself is interrupted
+    for index, w in enumerate(workers):
+        if w.returncode:
+            log.error("worker %d exited with status %d", index, w.returncode)
     status = status or next((w.returncode for w in workers if w.returncode), 0)
     return 1 if status < 0 else status  # a worker killed by a signal
 
@@ -108,9 +111,7 @@ def watch(workers: list[subprocess.Popen], timeout: float) -> int:
     while any(w.poll() is None for w in workers):
         failed = [(i, w.returncode) for i, w in enumerate(workers) if w.returncode not in (None, 0)]
         if failed:
-            index, code = failed[0]
-            log.error("worker %d exited with status %d: stopping the other workers", index, code)
-            status = status or code
+            status = failed[0][1]  # the others are given the time to see it, then stopped
             deadline = time.monotonic() + timeout + 30  # time for them to see it themselves
             while any(w.poll() is None for w in workers) and time.monotonic() < deadline:
                 time.sleep(0.5)
