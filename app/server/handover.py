@@ -57,22 +57,19 @@ class Supervisor:
     def __init__(self, server, folder: Path):
         self.server, self.folder = server, folder
         self.lock = threading.Lock()
-        self.retiring: dict[int, float] = {}  # pid -> when it was marked; it serves until replaced
+        self.retiring: set[int] = set()  # to replace: each serves until its replacement is ready
         self.stopping: set[int] = set()  # sent SIGTERM, finishing what they hold
 
     def retire_all(self) -> None:
         """At a reload (``on_reload``, before gunicorn starts the new workers): replace every worker alive now."""
         with self.lock:
-            now = time.monotonic()
-            for pid in self.server.WORKERS:
-                if pid not in self.stopping:
-                    self.retiring.setdefault(pid, now)
+            self.retiring |= set(self.server.WORKERS) - self.stopping
             self.keep_count()
 
     def forget(self, pid: int) -> None:
         """A worker has exited (``child_exit``): no longer count it."""
         with self.lock:
-            self.retiring.pop(pid, None)
+            self.retiring.discard(pid)
             self.stopping.discard(pid)
             self.keep_count()
 
@@ -94,7 +91,7 @@ class Supervisor:
         with self.lock:
             for pid in workers:
                 if pid not in self.retiring and pid not in self.stopping and retiring(self.folder, pid):
-                    self.retiring[pid] = time.monotonic()
+                    self.retiring.add(pid)
                     self.server.log.info("worker %s recycles: it serves until its replacement is ready", pid)
             records = {pid: read_worker(self.folder, pid) for pid in workers}
             ready = {pid for pid, record in records.items() if record and record["ready"]}
@@ -104,13 +101,13 @@ class Supervisor:
             spare = len(fresh_ready) + len(serving) - self.server.cfg.workers  # ready workers beyond the number
             leaving += serving[:max(0, spare)]
             for pid in leaving:
-                self.retiring.pop(pid)
+                self.retiring.discard(pid)
                 self.stopping.add(pid)
                 try:
                     os.kill(pid, signal.SIGTERM)  # graceful: it finishes the requests it holds
                 except ProcessLookupError:
                     pass
-            self.retiring = {pid: t for pid, t in self.retiring.items() if pid in self.server.WORKERS}
+            self.retiring &= set(self.server.WORKERS)  # any that exited meanwhile
             if leaving:
-                self.server.log.info("workers %s replaced by ready ones: stopping them gracefully", leaving)
+                self.server.log.info("workers %s replaced (or serving nothing): stopping them gracefully", leaving)
             self.keep_count()
