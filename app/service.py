@@ -1,8 +1,9 @@
-"""One worker's Brief: loads the Summarizer (in the background, after gunicorn forks) and scores requests."""
+"""One worker's Brief: loads the Summarizer (after gunicorn forks, before the worker accepts) and scores requests."""
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ from app.ingest.document import Document, read_document
 from app.ingest.fetch import FetchedPage, FetchPolicy, fetch_page
 from app.response import build_result
 from app.server.schema import Article, EvaluateRequest, Result
+from app.server.workers import list_workers, record_worker
 from app.summarizer import ModelFileError, Summarizer
 
 log = logging.getLogger(__name__)
@@ -26,14 +28,18 @@ class BriefService:
     """The model of one worker; until it is loaded and warmed up, ``reason`` says why not (loading, or the error)."""
 
     def __init__(self, model_path: Path, card_path: Path, nltk_data: Path, max_sentences: int,
-                 fetch_policy: FetchPolicy | None = None, xla: bool = True):
-        """``fetch_policy``: what URLs may be fetched, or None where fetching is off; ``xla``: see ``Summarizer``."""
+                 fetch_policy: FetchPolicy | None = None, xla: bool = True,
+                 workers_dir: Path | None = None):
+        """``fetch_policy``: what URLs may be fetched, or None where fetching is off; ``xla``: see ``Summarizer``;
+        ``workers_dir``: where the workers of one server record what they serve."""
         self.paths = (model_path, card_path, nltk_data)
         self.xla = xla
         self.max_sentences = max_sentences
         self.fetch_policy = fetch_policy
+        self.workers_dir = workers_dir  # where the workers of one server record what they serve
         self.summarizer: Summarizer | None = None
         self.reason = "the model is loading"
+        self.since = time.time()
         # The request threads of a worker score concurrently: the encoder runs one batch at a time
         # and merges the sentences of requests that wait meanwhile (app.encoder.Coalescer); the
         # LSTM's graphs are safe to call from several threads.
@@ -52,14 +58,27 @@ class BriefService:
         except (ModelFileError, EncoderError, OSError) as e:
             self.reason = f"model not loaded: {e}"
             log.error("Brief cannot serve: %s", self.reason)
-            return
         except Exception as e:  # e.g. a model whose input width does not fit the featurizer
-            # This runs in a thread: without this, /api/ready would say "loading" forever.
+            # This may run in a thread: without this, /api/ready would say "loading" forever.
             self.reason = f"model not loaded: {type(e).__name__}: {e}"
             log.exception("Brief cannot serve: %s", self.reason)
-            return
-        self.summarizer, self.reason = summarizer, "ready"
-        log.info("Brief ready with model %s", summarizer.model_id)
+        else:
+            self.summarizer, self.reason = summarizer, "ready"
+            log.info("Brief ready with model %s", summarizer.model_id)
+        self.since = time.time()
+        if self.workers_dir is not None:
+            record_worker(self.workers_dir, os.getpid(), self.model_id, self.reason)
+
+    @property
+    def model_id(self) -> str | None:
+        return self.summarizer.model_id if self.summarizer is not None else None
+
+    def workers(self) -> list[dict]:
+        """What every worker of this server serves (this process alone when there is no shared folder)."""
+        if self.workers_dir is not None:
+            return list_workers(self.workers_dir)
+        return [{"pid": os.getpid(), "model": self.model_id, "ready": self.summarizer is not None,
+                 "status": self.reason, "since": round(self.since, 3)}]
 
     def ready(self) -> Summarizer:
         """The loaded summarizer, or a 503 saying why there is none yet."""

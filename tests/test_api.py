@@ -170,9 +170,13 @@ def test_health_and_ready(server):
 @slow
 def test_model_endpoint_serves_the_bundled_card(server):
     card = requests.get(server.url + "/api/model", timeout=5).json()
+    workers = card.pop("workers")
     card_path = Path(os.environ.get("BRIEF_CARD_PATH", ROOT / "models" / "brief.json"))
     assert card == json.loads(card_path.read_text())
     assert len(card["validation_scores"]["counts"]) == 20
+    # Every worker of the server, whichever answered: the pids gunicorn runs, each with its model.
+    assert {w["pid"] for w in workers} == server.worker_pids()
+    assert all(w["model"] == card["id"] and w["ready"] and w["status"] == "ready" for w in workers)
 
 
 @slow
