@@ -45,6 +45,14 @@ def test_an_unknown_pick_rule_is_refused():
         pick(np.array([0.5]), ["a"], 1, "mmr")
 
 
+def test_every_baseline_picks_k_sentences_in_document_order():
+    sentences = ["The bank raised rates today.", "Markets fell on the news.", "The bank said rates may rise again.",
+                 "Traders had expected the move."]
+    for name in ("lead", "luhn", "lexrank", "textrank", "oracle"):
+        picked = baseline_picker(name)(sentences, ["The bank raised rates and may again."], 2)
+        assert len(picked) == 2 and picked == sorted(picked), name
+
+
 def test_lead_and_oracle_baselines():
     sentences = ["alpha beta gamma", "delta epsilon", "zeta eta theta iota"]
     assert baseline_picker("lead")(sentences, [], 2) == [0, 1]

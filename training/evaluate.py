@@ -78,8 +78,8 @@ def baseline_picker(name: str) -> Callable[[Sequence[str], Sequence[str], int], 
     if name == "oracle":
         return lambda sentences, quotes, k: sorted(greedy_oracle(sentences, quotes, limit=k))
     if name in ("lexrank", "textrank"):
-        pick = _sumy_picker(name)
-        return lambda sentences, quotes, k: pick(sentences, k)
+        sumy_pick = _sumy_picker(name)
+        return lambda sentences, quotes, k: sumy_pick(sentences, k)
     raise ValueError(f"unknown baseline {name!r}; choose from {BASELINES}")
 
 
