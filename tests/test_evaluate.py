@@ -48,7 +48,7 @@ def test_an_unknown_pick_rule_is_refused():
 def test_every_baseline_picks_k_sentences_in_document_order():
     sentences = ["The bank raised rates today.", "Markets fell on the news.", "The bank said rates may rise again.",
                  "Traders had expected the move."]
-    for name in ("lead", "luhn", "lexrank", "textrank", "oracle"):
+    for name in ("lead", "luhn", "lexrank", "textrank"):  # the greedy oracle stops when no pick adds ROUGE
         picked = baseline_picker(name)(sentences, ["The bank raised rates and may again."], 2)
         assert len(picked) == 2 and picked == sorted(picked), name
 
