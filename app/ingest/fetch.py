@@ -73,7 +73,8 @@ class FetchedPage:
     redirects: list[str] = field(default_factory=list)
 
     def html(self) -> str | bytes:
-        """The page as text where its charset is known and valid, else its bytes (the extractor then detects it)."""
+        """The page as text where the response named a valid charset, else its bytes (the extractor reads the
+        page's own declaration, or detects the encoding)."""
         if self.charset:
             try:
                 return self.body.decode(self.charset, errors="replace")
