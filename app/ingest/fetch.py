@@ -41,7 +41,7 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 REDIRECTS = (301, 302, 303, 307, 308)
 NAT64 = ipaddress.ip_network("64:ff9b::/96")  # IPv4 addresses translated into IPv6
-USER_AGENT = "Brief/0.1 (article highlighter; +https://github.com/)"
+USER_AGENT = "Brief/0.1 (article highlighter)"
 _HOST_NAME = re.compile(r"^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?$")
 
 
