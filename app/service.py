@@ -26,9 +26,12 @@ class BriefService:
     """The model of one worker; until it is loaded and warmed up, ``reason`` says why not (loading, or the error)."""
 
     def __init__(self, model_path: Path, card_path: Path, nltk_data: Path, max_sentences: int,
-                 fetch_policy: FetchPolicy | None = None, xla: bool = True):
-        """``fetch_policy``: what URLs may be fetched, or None where fetching is off; ``xla``: see ``Summarizer``."""
+                 fetch_policy: FetchPolicy | None = None, xla: bool = True, ready_wait: float = 0.0):
+        """``fetch_policy``: what URLs may be fetched, or None where fetching is off; ``xla``: see ``Summarizer``;
+        ``ready_wait``: seconds a request to score waits for a model still loading, before 503."""
         self.paths = (model_path, card_path, nltk_data)
+        self.ready_wait = ready_wait
+        self.settled = threading.Event()  # set once loading has ended, loaded or failed
         self.xla = xla
         self.max_sentences = max_sentences
         self.fetch_policy = fetch_policy
@@ -47,6 +50,12 @@ class BriefService:
     def load(self) -> None:
         """Load the model, encoder and splitter, run one warm-up prediction, then declare ready."""
         try:
+            self._load()
+        finally:
+            self.settled.set()
+
+    def _load(self) -> None:
+        try:
             summarizer = Summarizer(*self.paths, xla=self.xla)
             summarizer.score([WARM_UP_TEXT])
         except (ModelFileError, EncoderError, OSError) as e:
@@ -61,15 +70,19 @@ class BriefService:
         self.summarizer, self.reason = summarizer, "ready"
         log.info("Brief ready with model %s", summarizer.model_id)
 
-    def ready(self) -> Summarizer:
-        """The loaded summarizer, or a 503 saying why there is none yet."""
+    def ready(self, wait: float = 0.0) -> Summarizer:
+        """The loaded summarizer, or a 503 saying why there is none yet (after waiting up to ``wait`` seconds for it)."""
+        if self.summarizer is None and wait > 0:
+            self.settled.wait(wait)
         if self.summarizer is None:
             raise APIError(503, "not_ready", self.reason)
         return self.summarizer
 
     def evaluate(self, request: EvaluateRequest) -> list[Result]:
         """Read every article (HTML extracted, URLs fetched), score them (encoded together), one result each."""
-        summarizer = self.ready()
+        # A worker just started may get a request before its model is loaded (gunicorn hands it
+        # connections at once): the request waits for it rather than fail.
+        summarizer = self.ready(self.ready_wait)
         documents = [self.read(article, f"article {i}" if request.batch else None)
                      for i, article in enumerate(request.articles)]
         # Split first (cheap) so an oversized request is refused before the expensive encoding.

@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import socket
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -123,6 +124,16 @@ def test_evaluate_and_model_card_are_503_until_ready(client):
     assert_error(client.post("/api/evaluate", data="A sentence.", content_type="text/plain"), 503, "not_ready")
     assert_error(client.get("/api/model"), 503, "not_ready")
     assert_error(client.get("/api/drift"), 503, "not_ready")
+
+
+def test_a_request_is_not_held_for_ready_wait_when_the_model_failed_to_load(tmp_path):
+    app = create_app({"TESTING": True, "MODEL_PATH": str(tmp_path / "brief.h5"), "CARD_PATH": str(tmp_path / "brief.json"),
+                      "READY_WAIT": 30})  # loads in the background, and fails: the card does not exist
+    started = time.monotonic()
+    assert_error(app.test_client().post("/api/evaluate", data="A sentence.", content_type="text/plain"), 503,
+                 "not_ready")
+    assert app.extensions["brief"].settled.is_set()
+    assert time.monotonic() - started < 10  # answered when loading ended, not after READY_WAIT
 
 
 def test_bad_requests_are_refused_before_the_model_is_needed(client):
