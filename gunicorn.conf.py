@@ -1,20 +1,39 @@
 """gunicorn settings for Brief: ``gunicorn -c gunicorn.conf.py 'app:create_app()'``.
 
 Each worker builds the app itself after the fork (no ``preload_app``): TensorFlow does not survive
-a fork, so the model, encoder and Punkt parameters are loaded once per worker, in the worker.
-The application's own settings are read in ``app.create_app``; these are the server's.
+a fork, so the model, encoder and Punkt parameters are loaded once per worker, in the worker, and
+before it accepts its first connection (``create_app`` loads them): no request ever reaches a
+worker that is still loading. The application's own settings are read in ``app.create_app``;
+these are the server's.
+
+Workers are replaced without a failed request: a recycled worker (``max_requests``) or an old one
+at a reload finishes the requests it holds (``graceful_timeout``), and at a reload (``kill -HUP``
+of the master, the way to roll out a new model) the old workers keep serving until the new ones
+are ready (``app.server.handover``).
 """
 
 import os
+import random
 import shutil
 import tempfile
+import threading
+import time
+from pathlib import Path
 
 bind = os.environ.get("BRIEF_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("BRIEF_WORKERS", "2"))
 worker_class = "gthread"  # the main thread keeps the heartbeat going while request threads score
 threads = int(os.environ.get("BRIEF_THREADS", "4"))
 timeout = int(os.environ.get("BRIEF_TIMEOUT", "120"))  # a worker silent this long is restarted
-graceful_timeout = int(os.environ.get("BRIEF_GRACEFUL_TIMEOUT", "30"))
+graceful_timeout = int(os.environ.get("BRIEF_GRACEFUL_TIMEOUT", "30"))  # a stopping worker's time to finish its requests
+# Recycle each worker after this many requests (0: never), plus a random 0 to jitter more, so that
+# the workers of one server are not all due at once. Not gunicorn's own max_requests, which stops
+# a worker before its replacement has loaded: here the worker serves until that one is ready.
+recycle_after = int(os.environ.get("BRIEF_MAX_REQUESTS", "0"))
+recycle_jitter = int(os.environ.get("BRIEF_MAX_REQUESTS_JITTER", str(recycle_after // 5)))
+# A worker loads its model before it takes a request and beats its heartbeat meanwhile: a loading
+# worker is restarted after this many seconds (then after ``timeout`` of silence as usual).
+load_timeout = float(os.environ.get("BRIEF_LOAD_TIMEOUT", "600"))
 keepalive = 5
 preload_app = False
 control_socket_disable = True  # no gunicornc; and two servers on one machine would share its path
@@ -39,20 +58,79 @@ os.environ["OMP_NUM_THREADS"] = str(tf_threads)
 # sums them. It must be in the environment before prometheus_client is imported anywhere.
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="brief-metrics-")
+# Each worker records there which model it serves (app.server.workers, GET /api/model).
+if not os.environ.get("BRIEF_WORKERS_DIR"):
+    os.environ["BRIEF_WORKERS_DIR"] = tempfile.mkdtemp(prefix="brief-workers-")
+SHARED_FOLDERS = ("PROMETHEUS_MULTIPROC_DIR", "BRIEF_WORKERS_DIR")
 
 
 def on_starting(server):
-    """Start from an empty metrics folder: values left by an earlier run would be counted again."""
-    folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
-    shutil.rmtree(folder, ignore_errors=True)
-    os.makedirs(folder)
+    """Start from empty shared folders: values left by an earlier run would be counted again.
+
+    gunicorn calls this at a reload too, when the workers are still using them: then it keeps them.
+    """
+    if server.WORKERS:
+        return
+    for name in SHARED_FOLDERS:
+        shutil.rmtree(os.environ[name], ignore_errors=True)  # (a mount point itself stays)
+        os.makedirs(os.environ[name], exist_ok=True)
+
+
+def when_ready(server):
+    from app.server.handover import supervise
+
+    supervise(server, workers_dir())
+
+
+def on_reload(server):
+    from app.server.handover import supervisor
+
+    supervisor().retire_all()
+
+
+def post_fork(server, worker):
+    worker.brief_recycle_at = recycle_after + random.randint(0, recycle_jitter) if recycle_after else 0
+    worker.brief_retiring = False
+    threading.Thread(target=beat_while_loading, args=(worker,), name="brief-boot-heartbeat", daemon=True).start()
+
+
+def beat_while_loading(worker):
+    """While ``create_app`` loads the model: tell the master this worker lives (the load may take
+    longer than ``timeout``), and if it is told to stop meanwhile, stop at once rather than finish
+    a load nobody needs (it has accepted nothing, and with ``alive`` false it never will)."""
+    deadline = time.monotonic() + load_timeout
+    while not worker.booted and time.monotonic() < deadline:
+        if not worker.alive:
+            os._exit(0)
+        worker.notify()
+        time.sleep(0.5)
+
+
+def post_request(worker, req, environ, resp):
+    """Past its share of requests, a worker asks the master for a replacement (and serves until it is ready)."""
+    if worker.brief_recycle_at and worker.nr >= worker.brief_recycle_at and not worker.brief_retiring:
+        from app.server.workers import ask_to_retire
+
+        worker.brief_retiring = True
+        ask_to_retire(workers_dir(), worker.pid)
 
 
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 
+    from app.server.handover import supervisor
+    from app.server.workers import forget_worker
+
     multiprocess.mark_process_dead(worker.pid)
+    if supervisor() is not None:
+        supervisor().forget(worker.pid)
+    forget_worker(workers_dir(), worker.pid)
+
+
+def workers_dir():
+    return Path(os.environ["BRIEF_WORKERS_DIR"])
 
 
 def on_exit(server):
-    shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+    for name in SHARED_FOLDERS:
+        shutil.rmtree(os.environ[name], ignore_errors=True)

@@ -24,8 +24,8 @@ DEFAULTS = {
     "MAX_ARTICLES": 16,  # articles in one batch request (413 beyond)
     "MAX_SENTENCES": 1000,  # sentences in one request, all articles together (413 beyond)
     "DEFAULT_TOP": 5,  # highlights when the request names no "top" (Brief's "Top Highlights")
-    "LOAD_IN_BACKGROUND": True,  # load the model in a thread, so /api/health answers at once
-    "READY_WAIT": 20,  # seconds a request to score waits for a worker's model still loading (503 beyond)
+    "LOAD_IN_BACKGROUND": False,  # True: load in a thread and answer 503 meanwhile; False: a gunicorn worker takes no request before it is ready
+    "WORKERS_DIR": "",  # folder where each worker records the model it serves (GET /api/model); gunicorn.conf.py sets one
     "DRIFT_MIN_SAMPLES": 200,  # live sentence scores needed before /api/drift gives a verdict
     "DRIFT_PSI_WARN": 0.1,  # population stability index from which the drift status is "warn"
     "DRIFT_PSI_ALERT": 0.25,  # ... and "alert"
@@ -60,7 +60,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         resolve(app.config["NLTK_DATA"]),
         app.config["MAX_SENTENCES"],
         fetch_policy(app.config),
-        ready_wait=float(app.config["READY_WAIT"]),
+        workers_dir=resolve(app.config["WORKERS_DIR"]) if app.config["WORKERS_DIR"] else None,
     )
     app.extensions["brief"] = service
     service.start(background=app.config["LOAD_IN_BACKGROUND"])

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from app.ingest.document import Document
+from app.ranking import pick, rank
 from app.server.schema import Result, ScoredSentence
-from app.summarizer import ScoredArticle, top_sentences
+from app.summarizer import ScoredArticle
 
 
 def scroll_percent(start: int, text_length: int) -> float:
@@ -12,14 +13,15 @@ def scroll_percent(start: int, text_length: int) -> float:
     return round(100 * start / text_length, 1) if text_length else 0.0
 
 
-def build_result(document: Document, article: ScoredArticle, top: int, model: str) -> Result:
-    """Sentences sorted by score (best first; ties in document order) and the top ``top`` in document order.
+def build_result(document: Document, article: ScoredArticle, top: int, model: str, pick_rule: str = "top") -> Result:
+    """Sentences sorted by score (best first; ties in document order) and the ``top`` highlights
+    (picked by ``pick_rule``, ``app.ranking``) in document order.
 
     ``start``/``end`` index the document's text as a Python string (Unicode code points):
     ``text[start:end] == sent``. The text is part of the answer where it was extracted from HTML.
     """
     scores, text = article.scores, document.text
-    ranked = sorted(range(len(scores)), key=lambda i: (-float(scores[i]), i))
+    ranked = rank(scores)
     extras = {"text": text} if document.extracted else {}
     if document.url:
         extras["url"] = document.url
@@ -37,6 +39,6 @@ def build_result(document: Document, article: ScoredArticle, top: int, model: st
             )
             for i in ranked
         ],
-        highlights=top_sentences(scores, top),
+        highlights=pick(scores, [s.text for s in article.sentences], top, pick_rule),
         **extras,
     )

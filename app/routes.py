@@ -38,7 +38,8 @@ def ready():
 
 @bp.get("/api/model")
 def model_card():
-    return jsonify(service().ready().card)
+    """The card of the model this worker serves, and which model every worker of the server serves."""
+    return jsonify({**service().ready().card, "workers": service().workers()})
 
 
 @bp.post("/api/evaluate")

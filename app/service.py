@@ -1,8 +1,9 @@
-"""One worker's Brief: loads the Summarizer (in the background, after gunicorn forks) and scores requests."""
+"""One worker's Brief: loads the Summarizer (after gunicorn forks, before the worker accepts) and scores requests."""
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ from app.ingest.document import Document, read_document
 from app.ingest.fetch import FetchedPage, FetchPolicy, fetch_page
 from app.response import build_result
 from app.server.schema import Article, EvaluateRequest, Result
+from app.server.workers import list_workers, record_worker
 from app.summarizer import ModelFileError, Summarizer
 
 log = logging.getLogger(__name__)
@@ -26,17 +28,18 @@ class BriefService:
     """The model of one worker; until it is loaded and warmed up, ``reason`` says why not (loading, or the error)."""
 
     def __init__(self, model_path: Path, card_path: Path, nltk_data: Path, max_sentences: int,
-                 fetch_policy: FetchPolicy | None = None, xla: bool = True, ready_wait: float = 0.0):
+                 fetch_policy: FetchPolicy | None = None, xla: bool = True,
+                 workers_dir: Path | None = None):
         """``fetch_policy``: what URLs may be fetched, or None where fetching is off; ``xla``: see ``Summarizer``;
-        ``ready_wait``: seconds a request to score waits for a model still loading, before 503."""
+        ``workers_dir``: where the workers of one server record what they serve."""
         self.paths = (model_path, card_path, nltk_data)
-        self.ready_wait = ready_wait
-        self.settled = threading.Event()  # set once loading has ended, loaded or failed
         self.xla = xla
         self.max_sentences = max_sentences
         self.fetch_policy = fetch_policy
+        self.workers_dir = workers_dir  # where the workers of one server record what they serve
         self.summarizer: Summarizer | None = None
         self.reason = "the model is loading"
+        self.since = time.time()
         # The request threads of a worker score concurrently: the encoder runs one batch at a time
         # and merges the sentences of requests that wait meanwhile (app.encoder.Coalescer); the
         # LSTM's graphs are safe to call from several threads.
@@ -50,39 +53,42 @@ class BriefService:
     def load(self) -> None:
         """Load the model, encoder and splitter, run one warm-up prediction, then declare ready."""
         try:
-            self._load()
-        finally:
-            self.settled.set()
-
-    def _load(self) -> None:
-        try:
             summarizer = Summarizer(*self.paths, xla=self.xla)
             summarizer.score([WARM_UP_TEXT])
         except (ModelFileError, EncoderError, OSError) as e:
             self.reason = f"model not loaded: {e}"
             log.error("Brief cannot serve: %s", self.reason)
-            return
         except Exception as e:  # e.g. a model whose input width does not fit the featurizer
-            # This runs in a thread: without this, /api/ready would say "loading" forever.
+            # This may run in a thread: without this, /api/ready would say "loading" forever.
             self.reason = f"model not loaded: {type(e).__name__}: {e}"
             log.exception("Brief cannot serve: %s", self.reason)
-            return
-        self.summarizer, self.reason = summarizer, "ready"
-        log.info("Brief ready with model %s", summarizer.model_id)
+        else:
+            self.summarizer, self.reason = summarizer, "ready"
+            log.info("Brief ready with model %s", summarizer.model_id)
+        self.since = time.time()
+        if self.workers_dir is not None:
+            record_worker(self.workers_dir, os.getpid(), self.model_id, self.reason)
 
-    def ready(self, wait: float = 0.0) -> Summarizer:
-        """The loaded summarizer, or a 503 saying why there is none yet (after waiting up to ``wait`` seconds for it)."""
-        if self.summarizer is None and wait > 0:
-            self.settled.wait(wait)
+    @property
+    def model_id(self) -> str | None:
+        return self.summarizer.model_id if self.summarizer is not None else None
+
+    def workers(self) -> list[dict]:
+        """What every worker of this server serves (this process alone when there is no shared folder)."""
+        if self.workers_dir is not None:
+            return list_workers(self.workers_dir)
+        return [{"pid": os.getpid(), "model": self.model_id, "ready": self.summarizer is not None,
+                 "status": self.reason, "since": round(self.since, 3)}]
+
+    def ready(self) -> Summarizer:
+        """The loaded summarizer, or a 503 saying why there is none yet."""
         if self.summarizer is None:
             raise APIError(503, "not_ready", self.reason)
         return self.summarizer
 
     def evaluate(self, request: EvaluateRequest) -> list[Result]:
         """Read every article (HTML extracted, URLs fetched), score them (encoded together), one result each."""
-        # A worker just started may get a request before its model is loaded (gunicorn hands it
-        # connections at once): the request waits for it rather than fail.
-        summarizer = self.ready(self.ready_wait)
+        summarizer = self.ready()
         documents = [self.read(article, f"article {i}" if request.batch else None)
                      for i, article in enumerate(request.articles)]
         # Split first (cheap) so an oversized request is refused before the expensive encoding.
@@ -96,10 +102,12 @@ class BriefService:
             raise APIError(422, "no_sentences", f"{where} has no sentence with a word in it")
         scored = summarizer.score_sentences(articles, request.method)
         model = summarizer.model_id if request.method == "lstm" else request.method
+        # the pick rule chosen with the model on validation; Luhn's baseline takes its top K
+        rule = summarizer.pick_rule if request.method == "lstm" else "top"
         results = []
         for document, result in zip(documents, scored):
             metrics.observe_article(request.method, result.scores)
-            results.append(build_result(document, result, request.top, model))
+            results.append(build_result(document, result, request.top, model, rule))
         return results
 
     def read(self, article: Article, where: str | None) -> Document:

@@ -11,7 +11,6 @@ import logging
 import os
 import re
 import socket
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -126,16 +125,6 @@ def test_evaluate_and_model_card_are_503_until_ready(client):
     assert_error(client.get("/api/drift"), 503, "not_ready")
 
 
-def test_a_request_is_not_held_for_ready_wait_when_the_model_failed_to_load(tmp_path):
-    app = create_app({"TESTING": True, "MODEL_PATH": str(tmp_path / "brief.h5"), "CARD_PATH": str(tmp_path / "brief.json"),
-                      "READY_WAIT": 30})  # loads in the background, and fails: the card does not exist
-    started = time.monotonic()
-    assert_error(app.test_client().post("/api/evaluate", data="A sentence.", content_type="text/plain"), 503,
-                 "not_ready")
-    assert app.extensions["brief"].settled.is_set()
-    assert time.monotonic() - started < 10  # answered when loading ended, not after READY_WAIT
-
-
 def test_bad_requests_are_refused_before_the_model_is_needed(client):
     assert_error(client.post("/api/evaluate", data="  \n ", content_type="text/plain"), 422, "empty_article")
     assert_error(client.post("/api/evaluate", data="{", content_type="application/json"), 400, "malformed_json")
@@ -181,9 +170,13 @@ def test_health_and_ready(server):
 @slow
 def test_model_endpoint_serves_the_bundled_card(server):
     card = requests.get(server.url + "/api/model", timeout=5).json()
+    workers = card.pop("workers")
     card_path = Path(os.environ.get("BRIEF_CARD_PATH", ROOT / "models" / "brief.json"))
     assert card == json.loads(card_path.read_text())
     assert len(card["validation_scores"]["counts"]) == 20
+    # Every worker of the server, whichever answered: the pids gunicorn runs, each with its model.
+    assert {w["pid"] for w in workers} == server.worker_pids()
+    assert all(w["model"] == card["id"] and w["ready"] and w["status"] == "ready" for w in workers)
 
 
 @slow
@@ -216,6 +209,36 @@ def test_highlights_are_the_top_five_in_document_order(server):
     body = post_text(server, ARTICLE).json()
     best_five = [s["index"] for s in body["scored_article_sentences"][:5]]
     assert body["highlights"] == sorted(best_five)
+
+
+@slow
+def test_highlights_follow_the_pick_rule_in_the_model_card(server):
+    """What the evaluation measured is what users get: the API picks with the card's rule (app.ranking)."""
+    from app.ranking import pick
+
+    rule = requests.get(server.url + "/api/model", timeout=30).json().get("pick_rule", "top")
+    text = ARTICLE + " The city council voted on Tuesday to close the old bridge to cars, officials said."
+    body = post_text(server, text, params={"top": 3}).json()
+    by_index = {s["index"]: s for s in body["scored_article_sentences"]}
+    scores = [by_index[i]["score"] for i in range(len(by_index))]
+    assert body["highlights"] == pick(scores, [by_index[i]["sent"] for i in range(len(by_index))], 3, rule)
+
+
+def test_trigram_blocking_keeps_a_near_repeat_out_of_the_highlights():
+    from app.ingest.document import Document
+    from app.response import build_result
+    from app.sentences import Sentence
+    from app.summarizer import ScoredArticle
+
+    texts = ["The bridge will close to cars.", "Officials said the bridge will close to cars.", "Buses will run."]
+    text = " ".join(texts)
+    sentences, start = [], 0
+    for t in texts:
+        sentences.append(Sentence(t, start, start + len(t)))
+        start += len(t) + 1
+    article = ScoredArticle(sentences, [0.9, 0.8, 0.1])
+    assert build_result(Document(text, None), article, 2, "m").highlights == [0, 1]
+    assert build_result(Document(text, None), article, 2, "m", "trigram_blocking").highlights == [0, 2]
 
 
 @slow

@@ -168,7 +168,7 @@ def test_a_broken_model_file_keeps_ready_503_with_the_reason_and_health_up(tmp_p
                     ready = requests.get(server.url + "/api/ready", timeout=5)
                     if "loading" not in ready.json()["error"]["message"]:
                         break
-                except requests.ConnectionError:
+                except (requests.ConnectionError, requests.Timeout):  # no answer while the worker loads
                     pass
                 assert time.monotonic() < deadline, server.log_text()[-2000:]
                 time.sleep(0.5)
@@ -232,8 +232,8 @@ def test_a_worker_killed_under_load_is_replaced_and_later_requests_succeed(serve
         for t in threads:
             t.join(150)
 
-    # While it loaded, the new worker said 503 not_ready; only requests on the killed one lost their connection.
-    assert set(statuses) <= {200, 503, "connection_error"}, set(statuses)
+    # The new worker took no request while it loaded; only requests on the killed one lost their connection.
+    assert set(statuses) <= {200, "connection_error"}, set(statuses)
     assert statuses.count("connection_error") <= 6 and statuses.count(200) > 0
     with ThreadPoolExecutor(4) as pool:
         after = list(pool.map(lambda _: evaluate(server).status_code, range(16)))

@@ -56,8 +56,8 @@ def build_spec(config: Config) -> dict:
                 },
             }},
             "/api/model": {"get": {
-                "summary": "The model card of the loaded model",
-                "responses": {"200": ok("the card", schema.ModelCard), "503": error("not ready")},
+                "summary": "The model card of the loaded model, and the model each worker of the server serves",
+                "responses": {"200": ok("the card, with the workers", schema.ModelCard), "503": error("not ready")},
             }},
             "/api/drift": {"get": {
                 "summary": "Live LSTM score distribution (all workers) against the card's validation distribution",

@@ -207,8 +207,20 @@ class Ready(Strict):
     worker: int = Field(description="the answering worker's pid")
 
 
+class WorkerModel(BaseModel):
+    pid: int
+    model: str | None
+    ready: bool
+    status: str
+    since: float = Field(description="Unix time of the worker's load")
+    retiring: bool = Field(description="being replaced (a reload, or its share of requests served)")
+
+
 class ModelCard(BaseModel):
+    """The card of the model the answering worker serves, and which model every worker of the server serves."""
+
     id: str
+    workers: list[WorkerModel]
 
 
 class Histogram(BaseModel):
