@@ -53,6 +53,19 @@ def test_a_pasted_fragment_is_read_too():
     assert article.text == "The council voted on Tuesday.\n\nEngineers found cracks in March."
 
 
+def test_a_page_with_too_many_elements_is_refused_before_extraction():
+    with pytest.raises(APIError) as caught:
+        extract_article("<html><body>" + "<p><b><i>Unclosed words here " * 4000)
+    assert (caught.value.status, caught.value.code) == (413, "page_too_large")
+    assert "12002 HTML elements" in caught.value.message
+
+
+def test_a_fetched_page_in_its_declared_encoding_is_decoded():
+    page = NEWS.replace('charset="utf-8"', 'charset="windows-1252"').replace("council's", "council\u2019s")
+    article = extract_article(page.encode("cp1252"))
+    assert "according to the council\u2019s own report." in article.text
+
+
 def test_html_is_told_from_text():
     assert looks_like_html(NEWS) and looks_like_html("<div><p>A paragraph.</p></div>")
     assert not looks_like_html("An article that mentions <b> tags and a <script> in passing.")

@@ -41,7 +41,7 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 REDIRECTS = (301, 302, 303, 307, 308)
 NAT64 = ipaddress.ip_network("64:ff9b::/96")  # IPv4 addresses translated into IPv6
-USER_AGENT = "Brief/0.1 (article highlighter; +https://github.com/)"
+USER_AGENT = "Brief/0.1 (article highlighter)"
 _HOST_NAME = re.compile(r"^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?$")
 
 
@@ -73,7 +73,8 @@ class FetchedPage:
     redirects: list[str] = field(default_factory=list)
 
     def html(self) -> str | bytes:
-        """The page as text where its charset is known and valid, else its bytes (the extractor then detects it)."""
+        """The page as text where the response named a valid charset, else its bytes (the extractor reads the
+        page's own declaration, or detects the encoding)."""
         if self.charset:
             try:
                 return self.body.decode(self.charset, errors="replace")
