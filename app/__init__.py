@@ -26,6 +26,11 @@ DEFAULTS = {
     "DRIFT_PSI_WARN": 0.1,  # population stability index from which the drift status is "warn"
     "DRIFT_PSI_ALERT": 0.25,  # ... and "alert"
     "LOG_LEVEL": "INFO",
+    "API_KEYS_FILE": "",  # file of key hashes and client names (`brief keys new NAME`); empty: no keys needed
+    "PROTECT_OPS": False,  # with keys on, /metrics, /api/model and /api/drift need a key too
+    "RATE_LIMIT": "",  # per client, e.g. "60 requests/minute, 20000 sentences/minute"; empty: no limit
+    "RATE_LIMIT_STORAGE": "memory://",  # where counts live: memory:// is this process only; redis://host:6379/0 is shared
+    "CORS_ORIGINS": "",  # origins whose pages may read API answers, comma-separated ("*": any); empty: none
 }
 
 
@@ -35,6 +40,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.errors import register_error_handlers
     from app.openapi import build_spec
     from app.routes import bp
+    from app.server import auth, headers, rate_limits, request_log
     from app.service import BriefService
 
     app = Flask(__name__)
@@ -45,6 +51,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.logger.setLevel(str(app.config["LOG_LEVEL"]).upper())  # app.service logs to this ("app") logger
     register_error_handlers(app)
+    # Order matters: each request gets its id first (so even a 401 carries one), then its key is
+    # checked, then its budget charged; the request log's line is written last.
+    request_log.install(app)
+    auth.install(app)
+    rate_limits.install(app)
+    headers.install(app)
     metrics.instrument(app)
     app.register_blueprint(bp)
     app.extensions["openapi"] = build_spec(app.config)

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from app import metrics
 from app.payload import parse_evaluate
 from app.sample_articles import load_samples
+from app.server.rate_limits import admit_sentences
 from app.service import BriefService
 
 bp = Blueprint("brief", __name__)
@@ -45,7 +46,7 @@ def model_card():
 def evaluate():
     config = current_app.config
     parsed = parse_evaluate(request, config["DEFAULT_TOP"], config["MAX_ARTICLES"], config["BODY_TIMEOUT"])
-    results = service().evaluate(parsed)
+    results = service().evaluate(parsed, admit=admit_sentences)
     return jsonify({"results": results} if parsed.batch else results[0])
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
+from typing import Callable
 
 from app import metrics
 from app.drift import drift_report
@@ -60,8 +61,11 @@ class BriefService:
             raise APIError(503, "not_ready", self.reason)
         return self.summarizer
 
-    def evaluate(self, request: EvaluateRequest) -> list[dict]:
-        """Score every article of the request (encoded together) and build one result per article."""
+    def evaluate(self, request: EvaluateRequest, admit: Callable[[int], None] = lambda count: None) -> list[dict]:
+        """Score every article of the request (encoded together) and build one result per article.
+
+        ``admit`` gets the request's sentence count before the expensive part; it may refuse by raising.
+        """
         summarizer = self.ready()
         texts = [a.text for a in request.articles]
         # Split first (cheap) so an oversized request is refused before the expensive encoding.
@@ -73,6 +77,7 @@ class BriefService:
         if 0 in counts:
             where = f"article {counts.index(0)}" if request.batch else "the article"
             raise APIError(422, "no_sentences", f"{where} has no sentence with a word in it")
+        admit(sum(counts))
         scored = summarizer.score_sentences(articles, request.method)
         model = summarizer.model_id if request.method == "lstm" else request.method
         results = []

@@ -1,0 +1,1 @@
+"""What the service needs to face the internet: API keys, rate limits, request ids and logs, browser headers."""
