@@ -58,8 +58,47 @@ TOP = {"type": "integer", "minimum": 1, "description": "how many highlights (def
 METHOD = {"type": "string", "enum": list(METHODS), "description": "the trained LSTM, or Luhn's method"}
 
 
+# Where API keys and rate limits apply (app.server.auth.needs_key): evaluate, and the ops endpoints
+# when PROTECT_OPS is on.
+GUARDED_PATHS = ("/api/evaluate",)
+OPS_PATHS = ("/metrics", "/api/model", "/api/drift")
+SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer KEY"},
+    "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+}
+
+
 def build_spec(config: Config) -> dict:
     """The OpenAPI 3.1 document for an app with these settings."""
+    spec = build_open_spec(config)
+    add_access_rules(spec, config)
+    return spec
+
+
+def add_access_rules(spec: dict, config: Config) -> None:
+    """The key requirement (401) and the rate limits (429) where the settings turn them on."""
+    guarded = GUARDED_PATHS + (OPS_PATHS if config["PROTECT_OPS"] else ())
+    keys, limits = bool(config["API_KEYS_FILE"]), bool(config["RATE_LIMIT"])
+    if keys:
+        spec["components"]["securitySchemes"] = SECURITY_SCHEMES
+    for path in guarded:
+        for operation in spec["paths"][path].values():
+            if keys:
+                operation["security"] = [{"bearer": []}, {"apiKey": []}]
+                operation["responses"]["401"] = {
+                    **error_response("no API key, or not a valid one: unauthorized"),
+                    "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}}}
+            if limits:
+                operation["responses"]["429"] = {
+                    **error_response(f"over the client's budget ({config['RATE_LIMIT']}): rate_limited"),
+                    "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1},
+                                                "description": "seconds to wait before trying again"}}}
+            if limits and path == "/api/evaluate":
+                operation["responses"]["413"]["description"] += ", too_many_sentences for the client's whole budget"
+
+
+def build_open_spec(config: Config) -> dict:
+    """The document for the service with keys and rate limits off."""
     article = {
         "type": "object",
         "required": ["text"],

@@ -58,7 +58,10 @@ def parse_budgets(text: str) -> dict[str, RateLimitItem]:
         match = BUDGET.fullmatch(part)
         if not match or match[2] in budgets:
             raise ValueError(f"RATE_LIMIT: expected 'N requests/PERIOD' and/or 'N sentences/PERIOD', not {part.strip()!r}")
-        budgets[match[2]] = parse(f"{match[1]}/{match[3]}")  # ValueError for a period it cannot read
+        try:
+            budgets[match[2]] = parse(f"{match[1]}/{match[3]}")
+        except ValueError as e:
+            raise ValueError(f"RATE_LIMIT: cannot read the period of {part.strip()!r}: {e}") from e
         if budgets[match[2]].amount < 1:
             raise ValueError(f"RATE_LIMIT: a budget of 0 {match[2]} would refuse everything: {part.strip()!r}")
     return budgets
