@@ -24,11 +24,12 @@ import requests
 from app import create_app
 from app.server.auth import KeyRing, KeysFileError, new_key, parse_keys
 from app.server.rate_limits import parse_budgets
+from tests import soak
 from tests.conftest import start_gunicorn, stop_gunicorn, wait_until_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
-CLIENTS = ["alice", "ops", "counter", "patient", "reader", "logger", "browser"]
+CLIENTS = ["alice", "ops", "counter", "patient", "reader", "logger", "browser", "soak-0", "soak-1", "soak-2"]
 WINDOW = 10  # seconds of the test server's budgets
 REQUESTS, SENTENCES = 20, 100
 ARTICLE = ("The harbour council approved a new tide gauge on Monday. It will record the water level every minute. "
@@ -463,3 +464,53 @@ def test_a_page_on_another_origin_reads_api_answers_only_if_its_origin_is_allowe
             assert "error" in page.evaluate(simple, secure.url)  # even an open endpoint's answer is unreadable
         finally:
             browser.close()
+
+
+@slow
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
+def test_the_reader_page_asks_for_a_key_when_the_server_wants_one_and_uses_it(secure):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page()
+            page.add_init_script("window.cspViolations = []; document.addEventListener('securitypolicyviolation',"
+                                 " e => window.cspViolations.push(e.violatedDirective));")
+            page.goto(secure.url + "/")
+            page.wait_for_selector("body[data-ready=true]")
+            assert not page.is_visible("#api-key")
+            page.select_option("#sample", index=1)
+            with page.expect_response(lambda r: r.url.endswith("/api/evaluate")) as refused:
+                page.click("#submit")
+            assert refused.value.status == 401
+            page.wait_for_selector("#api-key", state="visible")
+            assert "API key" in page.text_content("#status")
+            page.fill("#api-key", secure.keys["browser"])
+            with page.expect_response(lambda r: r.url.endswith("/api/evaluate")) as served:
+                page.click("#submit")
+            assert served.value.status == 200
+            page.wait_for_function("() => document.body.dataset.model")
+            assert page.locator("#article .tier-1").count() == 5
+            assert page.evaluate("sessionStorage.getItem('brief-api-key')") == secure.keys["browser"]
+            assert page.evaluate("window.cspViolations") == []
+        finally:
+            browser.close()
+
+
+@slow
+def test_a_short_soak_with_keys_and_budgets_gets_no_5xx_and_a_429_only_when_over_budget(secure, tmp_path):
+    """The README's soak (50 clients, 60 s) in small: 10 clients for 10 s, sharing 3 keys."""
+    keys_file = tmp_path / "client-keys"
+    keys_file.write_text("".join(secure.keys[f"soak-{i}"] + "\n" for i in range(3)))
+    out = tmp_path / "soak.json"
+    rc = soak.main(["--url", secure.url, "--master-pid", str(secure.process.pid), "--clients", "10", "--duration", "10",
+                    "--keys-file", str(keys_file), "--log", str(secure.log), "--out", str(out),
+                    "--rate-limit", f"{REQUESTS} requests/{WINDOW} seconds, {SENTENCES} sentences/{WINDOW} seconds"])
+    report = json.loads(out.read_text())
+    assert report["status_5xx"] == 0 and report["connection_errors"] == 0 and report["unexpected_status"] == 0
+    assert report["status_429"] > 0 and report["by_kind"]["no-key"]["statuses"].keys() == {"401"}
+    assert report["request_ids_missing"] == 0 and report["request_ids_repeated"] == 0
+    assert report["request_log"]["ids_not_in_log"] == 0 and report["request_log"]["ids_repeated_in_log"] == 0
+    assert report["budgets"]["clients"] == 3
+    assert report["budgets"]["windows_over_budget"] == [] and report["budgets"]["refusals_with_room"] == []
+    assert rc == 0

@@ -5,6 +5,7 @@
 const TOP = 5; // tier 1: Brief's "Top Highlights"
 const TIER2_SHARE = 0.15; // tier 2: the next best, up to 15% of the sentences
 
+const KEY_STORE = "brief-api-key"; // sessionStorage: the key lives as long as this tab
 const $ = (id) => document.getElementById(id);
 let samples = [];
 
@@ -112,16 +113,21 @@ async function submit(event) {
   setStatus("Scoring…");
   $("submit").disabled = true;
   try {
+    const headers = { "Content-Type": "application/json" };
+    const key = $("api-key").value.trim();
+    if (key) headers.Authorization = `Bearer ${key}`;
     const response = await fetch("/api/evaluate", {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers,
       body: JSON.stringify({ text, title, model, top: TOP }),
     });
     const body = await response.json();
+    if (response.status === 401) $("key-row").hidden = false; // this server wants an API key: ask for it
     if (!response.ok) {
       setStatus(body.error ? body.error.message : `error ${response.status}`, true);
       return;
     }
+    if (key) sessionStorage.setItem(KEY_STORE, key);
     $("article-title").textContent = body.title || "Untitled";
     $("meta").textContent = `${body.scored_article_sentences.length} sentences · scored by ${body.model}`;
     renderArticle(text, body);
@@ -146,6 +152,10 @@ for (const radio of document.querySelectorAll("input[name=model]")) {
   radio.addEventListener("change", () => {
     if (!$("reader").hidden) $("article-form").requestSubmit();
   });
+}
+if (sessionStorage.getItem(KEY_STORE)) {
+  $("api-key").value = sessionStorage.getItem(KEY_STORE);
+  $("key-row").hidden = false;
 }
 loadSamples().then(
   () => { document.body.dataset.ready = "true"; },
