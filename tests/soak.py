@@ -87,8 +87,8 @@ WRONG_KEY = "brief_" + "0" * 43
 
 
 def send(host: str, port: int, path: str, content_type: str, body: bytes, timeout: float,
-         key: str | None = None) -> tuple[int, str | None]:
-    """The status and ``X-Request-ID`` of one request on a fresh connection."""
+         key: str | None = None) -> tuple[int, str | None, str | None]:
+    """The status, ``X-Request-ID`` and error code (of a JSON error) of one request on a fresh connection."""
     conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
         headers = {"Connection": "close"}
@@ -100,8 +100,11 @@ def send(host: str, port: int, path: str, content_type: str, body: bytes, timeou
         else:
             conn.request("GET", path, headers=headers)
         response = conn.getresponse()
-        response.read()
-        return response.status, response.getheader("X-Request-ID")
+        body = response.read()
+        code = None
+        if response.status >= 400 and response.getheader("Content-Type") == "application/json":
+            code = json.loads(body)["error"]["code"]
+        return response.status, response.getheader("X-Request-ID"), code
     finally:
         conn.close()
 
@@ -130,7 +133,8 @@ def run_load(url: str, clients: int, duration: float, max_requests: int, timeout
     mix = request_mix(keys=bool(keys))
     lock = threading.Lock()
     sent = 0
-    results: list[tuple[str, int | None, float, str | None, str | None]] = []  # name, status, seconds, error, id
+    # name, status, seconds, error, request id, error code
+    results: list[tuple[str, int | None, float, str | None, str | None, str | None]] = []
     deadline = time.monotonic() + duration
 
     def client(index: int) -> None:
@@ -145,13 +149,13 @@ def run_load(url: str, clients: int, duration: float, max_requests: int, timeout
             name, path, content_type, body, _ = rng.choice(mix)
             key = {"no-key": None, "wrong-key": WRONG_KEY}.get(name, own_key)
             started = time.perf_counter()
-            status, error, request_id = None, None, None
+            status, error, request_id, code = None, None, None, None
             try:
-                status, request_id = send(host, port, path, content_type, body, timeout, key)
+                status, request_id, code = send(host, port, path, content_type, body, timeout, key)
             except (OSError, http.client.HTTPException) as e:
                 error = f"{type(e).__name__}: {e}"
             with lock:
-                results.append((name, status, time.perf_counter() - started, error, request_id))
+                results.append((name, status, time.perf_counter() - started, error, request_id, code))
 
     threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
     started = time.monotonic()
@@ -164,15 +168,17 @@ def run_load(url: str, clients: int, duration: float, max_requests: int, timeout
     expected = {name: status for name, _, _, _, status in mix}
     paths = {name: path for name, path, _, _, _ in mix}
 
-    def as_expected(name: str, status: int) -> bool:
-        # over its budget, a counted request gets 429 instead (its key was checked first: 401 stays 401)
-        return status == expected[name] or (status == 429 and bool(keys) and paths[name] == LIMITED
-                                             and expected[name] != 401)
+    def as_expected(name: str, status: int, code: str | None) -> bool:
+        # Over its budget, a counted request gets 429 instead (its key was checked first: 401 stays 401);
+        # an article with more sentences than a whole budget gets 413.
+        limited = urlsplit(paths[name]).path == LIMITED and expected[name] != 401
+        return (status == expected[name] or (status == 429 and code == "rate_limited" and limited)
+                or (status == 413 and code == "too_many_sentences" and limited and expected[name] == 200))
 
-    latencies = [seconds for _, status, seconds, _, _ in results if status is not None]
-    ids = [request_id for _, status, _, _, request_id in results if status is not None]
+    latencies = [seconds for _, status, seconds, _, _, _ in results if status is not None]
+    ids = [request_id for _, status, _, _, request_id, _ in results if status is not None]
     by_kind: dict[str, dict] = {}
-    for name, status, seconds, error, _ in results:
+    for name, status, seconds, error, _, _ in results:
         kind = by_kind.setdefault(name, {"n": 0, "statuses": {}, "max_s": 0.0})
         kind["n"] += 1
         key = str(status) if status is not None else "connection_error"
@@ -185,14 +191,14 @@ def run_load(url: str, clients: int, duration: float, max_requests: int, timeout
         "requests": len(results),
         "served": len(latencies),
         "requests_per_s": round(len(latencies) / elapsed, 1),
-        "status_5xx": sum(1 for _, status, _, _, _ in results if status is not None and status >= 500),
-        "status_429": sum(1 for _, status, _, _, _ in results if status == 429),
-        "connection_errors": sum(1 for _, status, _, _, _ in results if status is None),
-        "unexpected_status": sum(1 for name, status, _, _, _ in results
-                                 if status is not None and not as_expected(name, status)),
+        "status_5xx": sum(1 for _, status, _, _, _, _ in results if status is not None and status >= 500),
+        "status_429": sum(1 for _, status, _, _, _, _ in results if status == 429),
+        "connection_errors": sum(1 for _, status, _, _, _, _ in results if status is None),
+        "unexpected_status": sum(1 for name, status, _, _, _, code in results
+                                 if status is not None and not as_expected(name, status, code)),
         "request_ids_missing": sum(1 for i in ids if not i),
         "request_ids_repeated": len(ids) - len(set(ids)),
-        "errors_sample": sorted({e for _, _, _, e, _ in results if e})[:5],
+        "errors_sample": sorted({e for _, _, _, e, _, _ in results if e})[:5],
         "latency_s": {q: round(percentile(latencies, v), 3) for q, v in
                       (("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0))},
         "by_kind": by_kind,
