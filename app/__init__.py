@@ -30,6 +30,7 @@ DEFAULTS = {
     "PROTECT_OPS": False,  # with keys on, /metrics, /api/model and /api/drift need a key too
     "RATE_LIMIT": "",  # per client, e.g. "60 requests/minute, 20000 sentences/minute"; empty: no limit
     "RATE_LIMIT_STORAGE": "memory://",  # where counts live: memory:// is this process only; redis://host:6379/0 is shared
+    "PROXIES": 0,  # reverse proxies in front whose X-Forwarded-For is trusted (0: the peer is the client)
     "CORS_ORIGINS": "",  # origins whose pages may read API answers, comma-separated ("*": any); empty: none
 }
 
@@ -40,7 +41,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.errors import register_error_handlers
     from app.openapi import build_spec
     from app.routes import bp
-    from app.server import auth, headers, rate_limits, request_log
+    from app.server import auth, headers, proxy, rate_limits, request_log
     from app.service import BriefService
 
     app = Flask(__name__)
@@ -53,6 +54,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_error_handlers(app)
     # Order matters: each request gets its id first (so even a 401 carries one), then its key is
     # checked, then its budget charged; the request log's line is written last.
+    proxy.install(app)
     request_log.install(app)
     auth.install(app)
     rate_limits.install(app)

@@ -205,6 +205,17 @@ def test_without_keys_the_budget_is_per_client_address(tmp_path):
     assert client.get("/api/health", environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code == 200
 
 
+def test_forwarded_addresses_count_only_behind_a_configured_proxy(tmp_path):
+    def statuses(client, forwarded):
+        return [client.post("/api/evaluate", data="A b.", environ_base={"REMOTE_ADDR": "10.0.0.9"},
+                            headers={"Content-Type": "text/plain", "X-Forwarded-For": f}).status_code for f in forwarded]
+
+    direct = make_client(tmp_path, RATE_LIMIT="1 requests/minute")
+    assert statuses(direct, ["1.1.1.1", "2.2.2.2"]) == [503, 429]  # a client cannot pick its own address
+    proxied = make_client(tmp_path, RATE_LIMIT="1 requests/minute", PROXIES=1)
+    assert statuses(proxied, ["1.1.1.1", "2.2.2.2", "1.1.1.1", "6.6.6.6, 2.2.2.2"]) == [503, 503, 429, 429]
+
+
 def test_an_unreachable_store_lets_requests_through_and_says_so_in_the_log(tmp_path, caplog):
     from tests.conftest import free_port
 
@@ -225,6 +236,24 @@ def test_a_sane_request_id_is_echoed_and_any_other_replaced(tmp_path, sent, kept
     client = make_client(tmp_path)
     echoed = client.get("/api/health", headers={"X-Request-ID": sent}).headers["X-Request-ID"]
     assert (echoed == sent) if kept else re.fullmatch(r"[0-9a-f]{32}", echoed)
+
+
+def test_each_request_writes_one_json_log_line_without_the_article_or_the_query(tmp_path, capsys):
+    keys_file = tmp_path / "keys"
+    keys = write_keys(keys_file, ["alice"])
+    client = make_client(tmp_path, API_KEYS_FILE=str(keys_file))
+    capsys.readouterr()
+    client.post("/api/evaluate?title=Secret+Title", data="Zanzibar is the secret word. Another sentence.",
+                headers={"Content-Type": "text/plain", "X-API-Key": keys["alice"], "X-Request-ID": "req-1"})
+    client.get("/api/health")
+    err = capsys.readouterr().err
+    lines = request_log(err)
+    assert len(lines) == 2
+    assert lines[0]["request_id"] == "req-1" and lines[0]["client"] == "alice" and lines[0]["status"] == 503
+    assert lines[0]["path"] == "/api/evaluate" and lines[1]["path"] == "/api/health" and lines[1]["client"] is None
+    assert set(lines[0]) == {"time", "request_id", "client", "addr", "method", "path", "status", "sentences", "ms",
+                             "model", "worker"}
+    assert "Zanzibar" not in err and "Secret" not in err
 
 
 def test_every_response_carries_the_browser_headers(tmp_path):

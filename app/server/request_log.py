@@ -26,6 +26,16 @@ SANE_ID = re.compile(r"[A-Za-z0-9\-_.:@+=/]{1,128}")
 log = logging.getLogger("brief.requests")
 
 
+class StderrHandler(logging.Handler):
+    """Writes each record's message alone, to whatever ``sys.stderr`` is when it is written."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(record.getMessage() + "\n")
+        except (OSError, ValueError):  # stderr closed: the line is lost, the response is not
+            self.handleError(record)
+
+
 def request_id() -> str:
     """The client's ``X-Request-ID`` if it is sane, else a new one (32 hex digits)."""
     sent = request.headers.get(HEADER, "")
@@ -54,9 +64,7 @@ def log_record(response: Response) -> dict:
 def install(app: Flask) -> None:
     """Give every request an id, echo it on the response, and log one JSON line when it is answered."""
     if not log.handlers:  # one handler per process, however many apps it builds (tests build many)
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        log.addHandler(handler)
+        log.addHandler(StderrHandler())
         log.propagate = False
     log.setLevel(logging.INFO)
 
