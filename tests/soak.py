@@ -218,12 +218,12 @@ def read_request_log(text: str) -> list[dict]:
     return lines
 
 
-def check_budgets(lines: list[dict], rate_limit: str, slack: float = 0.01) -> dict:
+def check_budgets(lines: list[dict], rate_limit: str) -> dict:
     """From the request log: windows where a client got more than its budget, and 429s given while it had room.
 
-    Only when each request was charged is uncertain: the request budget is charged when the request
-    starts (within ``slack`` s), the sentence budget somewhere between its start and its end. So a
-    window counts as over budget only if it holds more than the budget of requests whose whole span
+    When a request was charged is known only to lie between its start and its end in the log (the
+    request budget is charged soon after the start, the sentence budget once the text is split). So a
+    window counts as over budget only if it holds more than the budget in requests whose whole span
     lies in it, and a 429 as wrong only if even every charge that may have been in its window leaves
     room for it. A request refused by the request budget has no sentence count; one refused by the
     sentence budget has its count, and its request was charged.
@@ -238,13 +238,13 @@ def check_budgets(lines: list[dict], rate_limit: str, slack: float = 0.01) -> di
         charged = {"requests": [], "sentences": []}  # (earliest, latest charge time, cost)
         refused = {"requests": [], "sentences": []}
         for line in own:
+            span = (line["start"], line["end"])
             if line["status"] == 429 and line["sentences"] is None:
-                refused["requests"].append((line["start"], line["start"] + slack, 1))
+                refused["requests"].append((*span, 1))
                 continue
-            charged["requests"].append((line["start"], line["start"] + slack, 1))
+            charged["requests"].append((*span, 1))
             if line["sentences"] is not None and line["status"] != 413:  # 413: more than a whole budget, not charged
-                target = refused if line["status"] == 429 else charged
-                target["sentences"].append((line["start"], line["end"], line["sentences"]))
+                (refused if line["status"] == 429 else charged)["sentences"].append((*span, line["sentences"]))
         for kind, limit in budgets.items():
             window, amount = limit.get_expiry(), limit.amount
             events = sorted(charged[kind])
