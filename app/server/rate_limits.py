@@ -42,7 +42,6 @@ STORE_TIMEOUT = 2.0  # seconds to wait for Redis before letting the request thro
 class Usage:
     """Where one client stands with one budget, after this request."""
 
-    kind: str  # "requests" or "sentences"
     limit: RateLimitItem
     remaining: int
     reset: float  # epoch seconds when the oldest counted use leaves the window
@@ -92,7 +91,7 @@ class RateLimiter:
         except StorageError as e:
             log.error("rate limits not applied: the store %s failed: %s", self.storage_uri, e.storage_error)
             return None
-        usage = Usage(kind, limit, max(0, remaining), reset)
+        usage = Usage(limit, max(0, remaining), reset)
         if not allowed:
             wait = usage.seconds_to_reset()
             raise APIError(429, "rate_limited",
