@@ -168,7 +168,7 @@ def test_a_broken_model_file_keeps_ready_503_with_the_reason_and_health_up(tmp_p
                     ready = requests.get(server.url + "/api/ready", timeout=5)
                     if "loading" not in ready.json()["error"]["message"]:
                         break
-                except requests.ConnectionError:
+                except (requests.ConnectionError, requests.Timeout):  # not up, or still importing
                     pass
                 assert time.monotonic() < deadline, server.log_text()[-2000:]
                 time.sleep(0.5)
