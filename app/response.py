@@ -1,8 +1,11 @@
-"""Scored sentences -> the JSON Brief's front end reads."""
+"""Scored sentences -> the JSON Brief's front end reads (``app.server.schema.Result``)."""
 
 from __future__ import annotations
 
-from app.summarizer import ScoredArticle, top_sentences
+from app.ingest.document import Document
+from app.ranking import pick, rank
+from app.server.schema import Result, ScoredSentence
+from app.summarizer import ScoredArticle
 
 
 def scroll_percent(start: int, text_length: int) -> float:
@@ -10,26 +13,32 @@ def scroll_percent(start: int, text_length: int) -> float:
     return round(100 * start / text_length, 1) if text_length else 0.0
 
 
-def build_result(text: str, title: str | None, article: ScoredArticle, top: int, model: str) -> dict:
-    """Sentences sorted by score (best first; ties in document order) and the top ``top`` in document order.
+def build_result(document: Document, article: ScoredArticle, top: int, model: str, pick_rule: str = "top") -> Result:
+    """Sentences sorted by score (best first; ties in document order) and the ``top`` highlights
+    (picked by ``pick_rule``, ``app.ranking``) in document order.
 
-    ``start``/``end`` index ``text`` as a Python string (Unicode code points): ``text[start:end] == sent``.
+    ``start``/``end`` index the document's text as a Python string (Unicode code points):
+    ``text[start:end] == sent``. The text is part of the answer where it was extracted from HTML.
     """
-    scores = article.scores
-    ranked = sorted(range(len(scores)), key=lambda i: (-float(scores[i]), i))
-    return {
-        "model": model,
-        "title": title,
-        "scored_article_sentences": [
-            {
-                "index": i,
-                "sent": article.sentences[i].text,
-                "score": round(float(scores[i]), 6),
-                "start": article.sentences[i].start,
-                "end": article.sentences[i].end,
-                "scroll": scroll_percent(article.sentences[i].start, len(text)),
-            }
+    scores, text = article.scores, document.text
+    ranked = rank(scores)
+    extras = {"text": text} if document.extracted else {}
+    if document.url:
+        extras["url"] = document.url
+    return Result(
+        model=model,
+        title=document.title,
+        scored_article_sentences=[
+            ScoredSentence(
+                index=i,
+                sent=article.sentences[i].text,
+                score=round(float(scores[i]), 6),
+                start=article.sentences[i].start,
+                end=article.sentences[i].end,
+                scroll=scroll_percent(article.sentences[i].start, len(text)),
+            )
             for i in ranked
         ],
-        "highlights": top_sentences(scores, top),
-    }
+        highlights=pick(scores, [s.text for s in article.sentences], top, pick_rule),
+        **extras,
+    )

@@ -7,9 +7,9 @@ import os
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
 from app import metrics
-from app.payload import parse_evaluate
 from app.sample_articles import load_samples
 from app.server.rate_limits import admit_sentences
+from app.server.request import parse_evaluate
 from app.service import BriefService
 
 bp = Blueprint("brief", __name__)
@@ -21,7 +21,7 @@ def service() -> BriefService:
 
 @bp.get("/")
 def index():
-    return render_template("index.html")
+    return render_template("index.html", fetch_urls=service().fetch_policy is not None)
 
 
 @bp.get("/api/health")
@@ -46,7 +46,7 @@ def model_card():
 def evaluate():
     config = current_app.config
     parsed = parse_evaluate(request, config["DEFAULT_TOP"], config["MAX_ARTICLES"], config["BODY_TIMEOUT"])
-    results = service().evaluate(parsed, admit=admit_sentences)
+    results = [r.model_dump(exclude_unset=True) for r in service().evaluate(parsed, admit=admit_sentences)]
     return jsonify({"results": results} if parsed.batch else results[0])
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -11,8 +12,10 @@ from app import metrics
 from app.drift import drift_report
 from app.encoder import EncoderError
 from app.errors import APIError
-from app.payload import EvaluateRequest
+from app.ingest.document import Document, read_document
+from app.ingest.fetch import FetchedPage, FetchPolicy, fetch_page
 from app.response import build_result
+from app.server.schema import Article, EvaluateRequest, Result
 from app.summarizer import ModelFileError, Summarizer
 
 log = logging.getLogger(__name__)
@@ -23,9 +26,13 @@ WARM_UP_TEXT = "Brief is starting. This sentence warms up the encoder and the mo
 class BriefService:
     """The model of one worker; until it is loaded and warmed up, ``reason`` says why not (loading, or the error)."""
 
-    def __init__(self, model_path: Path, card_path: Path, nltk_data: Path, max_sentences: int):
+    def __init__(self, model_path: Path, card_path: Path, nltk_data: Path, max_sentences: int,
+                 fetch_policy: FetchPolicy | None = None, xla: bool = True):
+        """``fetch_policy``: what URLs may be fetched, or None where fetching is off; ``xla``: see ``Summarizer``."""
         self.paths = (model_path, card_path, nltk_data)
+        self.xla = xla
         self.max_sentences = max_sentences
+        self.fetch_policy = fetch_policy
         self.summarizer: Summarizer | None = None
         self.reason = "the model is loading"
         # The request threads of a worker score concurrently: the encoder runs one batch at a time
@@ -41,7 +48,7 @@ class BriefService:
     def load(self) -> None:
         """Load the model, encoder and splitter, run one warm-up prediction, then declare ready."""
         try:
-            summarizer = Summarizer(*self.paths, xla=True)
+            summarizer = Summarizer(*self.paths, xla=self.xla)
             summarizer.score([WARM_UP_TEXT])
         except (ModelFileError, EncoderError, OSError) as e:
             self.reason = f"model not loaded: {e}"
@@ -61,15 +68,16 @@ class BriefService:
             raise APIError(503, "not_ready", self.reason)
         return self.summarizer
 
-    def evaluate(self, request: EvaluateRequest, admit: Callable[[int], None] = lambda count: None) -> list[dict]:
-        """Score every article of the request (encoded together) and build one result per article.
+    def evaluate(self, request: EvaluateRequest, admit: Callable[[int], None] = lambda count: None) -> list[Result]:
+        """Read every article (HTML extracted, URLs fetched), score them (encoded together), one result each.
 
         ``admit`` gets the request's sentence count before the expensive part; it may refuse by raising.
         """
         summarizer = self.ready()
-        texts = [a.text for a in request.articles]
+        documents = [self.read(article, f"article {i}" if request.batch else None)
+                     for i, article in enumerate(request.articles)]
         # Split first (cheap) so an oversized request is refused before the expensive encoding.
-        articles = [summarizer.split(t) for t in texts]
+        articles = [summarizer.split(d.text) for d in documents]
         counts = [len(a) for a in articles]
         if sum(counts) > self.max_sentences:
             raise APIError(413, "too_many_sentences",
@@ -80,11 +88,33 @@ class BriefService:
         admit(sum(counts))
         scored = summarizer.score_sentences(articles, request.method)
         model = summarizer.model_id if request.method == "lstm" else request.method
+        # the pick rule chosen with the model on validation; Luhn's baseline takes its top K
+        rule = summarizer.pick_rule if request.method == "lstm" else "top"
         results = []
-        for article, result in zip(request.articles, scored):
+        for document, result in zip(documents, scored):
             metrics.observe_article(request.method, result.scores)
-            results.append(build_result(article.text, article.title, result, request.top, model))
+            results.append(build_result(document, result, request.top, model, rule))
         return results
+
+    def read(self, article: Article, where: str | None) -> Document:
+        """The article's text and title; an error names the article of a batch it is about."""
+        try:
+            return read_document(article, self.fetch if self.fetch_policy else None)
+        except APIError as e:
+            if where:
+                e.message = f"{where}: {e.message}"
+            raise
+
+    def fetch(self, url: str) -> FetchedPage:
+        """``fetch_page`` under this service's policy, counted and timed in ``/metrics``."""
+        started = time.perf_counter()
+        try:
+            page = fetch_page(url, self.fetch_policy)
+        except APIError as e:
+            metrics.observe_fetch(e.code, time.perf_counter() - started, 0)
+            raise
+        metrics.observe_fetch("ok", time.perf_counter() - started, len(page.body))
+        return page
 
     def drift(self, min_samples: int, psi_warn: float, psi_alert: float) -> dict:
         """The live LSTM score distribution (all workers) against the card's validation distribution."""

@@ -134,10 +134,14 @@ def predict_rows(model, rows: Sequence[np.ndarray], batch_size: int = 32) -> lis
     return scores  # type: ignore[return-value]
 
 
-def top_sentences(scores: np.ndarray, k: int) -> list[int]:
-    """Indices of the ``k`` best-scored sentences, in document order (ties go to the earlier one)."""
-    order = sorted(range(len(scores)), key=lambda i: (-float(scores[i]), i))
-    return sorted(order[:k])
+def featurize_articles(articles: Sequence[list[Sentence]], vectors: np.ndarray) -> list[np.ndarray]:
+    """The LSTM's input rows ``(n_sentences, dim + N_FEATURES)`` per article, from the vectors of all
+    articles' sentences in order ``(total_sentences, dim)``."""
+    rows, offset = [], 0
+    for sentences in articles:
+        rows.append(featurize([s.text for s in sentences], vectors[offset : offset + len(sentences)]))
+        offset += len(sentences)
+    return rows
 
 
 @dataclass
@@ -197,6 +201,11 @@ class Summarizer:
     def model_id(self) -> str:
         return self.card.get("id", "brief")
 
+    @property
+    def pick_rule(self) -> str:
+        """How highlights are picked from this model's scores (``app.ranking``), chosen with it on validation."""
+        return self.card.get("pick_rule", "top")
+
     def split(self, text: str) -> list[Sentence]:
         return self.splitter.split(text)
 
@@ -219,13 +228,9 @@ class Summarizer:
             scored = [ScoredArticle(s, score_luhn([x.text for x in s])) for s in articles]
             t2 = t_features = t3 = time.perf_counter()
         else:
-            flat = [s.text for sentences in articles for s in sentences]
-            vectors = self.encoder.encode(flat)
+            vectors = self.encoder.encode([s.text for sentences in articles for s in sentences])
             t2 = time.perf_counter()
-            rows, offset = [], 0
-            for sentences in articles:
-                rows.append(featurize([s.text for s in sentences], vectors[offset : offset + len(sentences)]))
-                offset += len(sentences)
+            rows = featurize_articles(articles, vectors)
             t_features = time.perf_counter()
             nonempty = [i for i, r in enumerate(rows) if len(r)]
             predicted = predict_rows(self.model, [rows[i] for i in nonempty]) if nonempty else []

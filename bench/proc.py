@@ -73,7 +73,7 @@ def wait_for_workers(url: str, workers: int, process: subprocess.Popen | None, t
     def ask(_):
         try:
             r = requests.get(url + "/api/ready", timeout=5)
-        except (requests.ConnectionError, requests.Timeout):  # refused, or queued while the worker boots
+        except (requests.ConnectionError, requests.Timeout):  # a worker still importing TensorFlow may not answer yet
             return None
         return r.json().get("worker") if r.status_code == 200 else None
 

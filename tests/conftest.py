@@ -21,6 +21,7 @@ import pytest
 
 from app import create_app
 from bench.proc import child_pids, stop, wait_for_workers
+from tests.pages import PageServer
 from bench.proc import start_gunicorn as bench_start_gunicorn
 
 REPO = Path(__file__).resolve().parent.parent
@@ -88,6 +89,26 @@ def server(tmp_path_factory) -> Server:
     server = start_gunicorn(tmp_path_factory.mktemp("gunicorn") / "gunicorn.log", tmp_path_factory.mktemp("prometheus"))
     try:
         wait_until_ready(server, START_TIMEOUT)
+        yield server
+    finally:
+        stop_gunicorn(server)
+
+
+@pytest.fixture(scope="session")
+def pages():
+    """A loopback HTTP server with the test pages, redirects, a PDF, an endless and a stalled page (tests/pages.py)."""
+    with PageServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def fetching_server(tmp_path_factory):
+    """gunicorn (1 worker) with BRIEF_FETCH_URLS on, 127.0.0.1 allowed, a 200 kB page limit and a 3 s timeout."""
+    folder = tmp_path_factory.mktemp("fetching")
+    server = start_gunicorn(folder / "gunicorn.log", folder, workers=1, FETCH_URLS="1", FETCH_ALLOW="127.0.0.1",
+                            FETCH_MAX_BYTES="200000", FETCH_TIMEOUT="3")
+    try:
+        wait_for_workers(server.url, 1, server.process, START_TIMEOUT, server.log_text)
         yield server
     finally:
         stop_gunicorn(server)

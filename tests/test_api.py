@@ -208,6 +208,36 @@ def test_highlights_are_the_top_five_in_document_order(server):
 
 
 @slow
+def test_highlights_follow_the_pick_rule_in_the_model_card(server):
+    """What the evaluation measured is what users get: the API picks with the card's rule (app.ranking)."""
+    from app.ranking import pick
+
+    rule = requests.get(server.url + "/api/model", timeout=30).json().get("pick_rule", "top")
+    text = ARTICLE + " The city council voted on Tuesday to close the old bridge to cars, officials said."
+    body = post_text(server, text, params={"top": 3}).json()
+    by_index = {s["index"]: s for s in body["scored_article_sentences"]}
+    scores = [by_index[i]["score"] for i in range(len(by_index))]
+    assert body["highlights"] == pick(scores, [by_index[i]["sent"] for i in range(len(by_index))], 3, rule)
+
+
+def test_trigram_blocking_keeps_a_near_repeat_out_of_the_highlights():
+    from app.ingest.document import Document
+    from app.response import build_result
+    from app.sentences import Sentence
+    from app.summarizer import ScoredArticle
+
+    texts = ["The bridge will close to cars.", "Officials said the bridge will close to cars.", "Buses will run."]
+    text = " ".join(texts)
+    sentences, start = [], 0
+    for t in texts:
+        sentences.append(Sentence(t, start, start + len(t)))
+        start += len(t) + 1
+    article = ScoredArticle(sentences, [0.9, 0.8, 0.1])
+    assert build_result(Document(text, None), article, 2, "m").highlights == [0, 1]
+    assert build_result(Document(text, None), article, 2, "m", "trigram_blocking").highlights == [0, 2]
+
+
+@slow
 def test_top_can_be_set_in_the_query_or_the_json(server):
     assert len(post_text(server, ARTICLE, params={"top": 2}).json()["highlights"]) == 2
     body = post_json(server, {"text": ARTICLE, "title": "Bridge", "top": 3}).json()
@@ -265,7 +295,11 @@ BAD_INPUTS = [
     ("empty JSON text", "application/json", b'{"text": "   "}', None, 422, "empty_article"),
     ("lone surrogate", "application/json", b'{"text": "Broken \\ud800 text."}', None, 400, "invalid_utf8"),
     ("form body", "application/x-www-form-urlencoded", b"text=hello", None, 415, "unsupported_media_type"),
-    ("HTML body", "text/html", b"<p>Hello.</p>", None, 415, "unsupported_media_type"),
+    ("HTML with no article", "text/html", b"<html><body><nav>Home | News</nav></body></html>", None,
+     422, "no_article_text"),
+    ("JSON with text and html", "application/json", b'{"text": "A b.", "html": "<p>A b.</p>"}', None,
+     422, "invalid_request"),
+    ("URL while fetching is off", "application/json", b'{"url": "http://example.com/"}', None, 422, "url_fetching_off"),
     ("top zero", "text/plain", ARTICLE.encode(), {"top": "0"}, 422, "invalid_top"),
     ("top not a number", "text/plain", ARTICLE.encode(), {"top": "five"}, 422, "invalid_top"),
     ("top a boolean", "application/json", b'{"text": "A b c.", "top": true}', None, 422, "invalid_top"),

@@ -83,3 +83,49 @@ def test_a_repeated_training_set_is_oversampled(tmp_path):
     path = tmp_path / "s.jsonl"
     path.write_text(json.dumps({"id": "a", "article": "Text.", "highlights": "h"}) + "\n")
     assert [a.id for a in load_sets([f"{path}*3"], str(tmp_path), LoadReport())] == ["a", "a", "a"]
+
+
+def _write_stories(path, n, source=None):
+    rows = [{"id": str(i), "article": f"Story {i} begins. It ends.", "highlights": f"Story {i}."} for i in range(n)]
+    for row in rows:
+        if source:
+            row["source"] = source(int(row["id"]))
+    text = "\n".join(json.dumps(r) for r in rows) + "\n"
+    if str(path).endswith(".gz"):
+        import gzip
+
+        with gzip.open(path, "wt", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+
+
+def test_gzipped_jsonl_reads_like_plain_jsonl_with_each_row_s_source(tmp_path):
+    folder = tmp_path / "cnn_dailymail"
+    folder.mkdir()
+    _write_stories(folder / "train_lowercased.jsonl.gz", 4, source=lambda i: "cnn" if i % 2 else "dm")
+    _write_stories(folder / "train_lowercased_copy.jsonl", 4, source=lambda i: "cnn" if i % 2 else "dm")
+    gz = load_dataset("cnndm:train_lowercased", tmp_path)  # finds the .jsonl.gz
+    plain = load_dataset("cnndm:train_lowercased_copy", tmp_path)
+    assert gz == plain
+    assert [a.source for a in gz] == ["dm", "cnn", "dm", "cnn"]
+    assert load_dataset(str(folder / "train_lowercased.jsonl.gz")) == gz
+
+
+def test_rows_without_a_source_take_the_data_set_s_and_bbc_articles_are_bbc(tmp_path, bbc_folder):
+    (tmp_path / "inshorts").mkdir()
+    _write_stories(tmp_path / "inshorts" / "news_summary.jsonl", 2)
+    assert {a.source for a in load_dataset("inshorts:news_summary", tmp_path)} == {"inshorts"}
+    assert {a.source for a in load_bbc(bbc_folder, "train")} == {"bbc"}
+
+
+def test_a_random_sample_is_fixed_and_a_smaller_one_is_part_of_a_larger_one(tmp_path):
+    path = tmp_path / "s.jsonl.gz"
+    _write_stories(path, 50)
+    ten, twenty = load_dataset(f"{path}~10"), load_dataset(f"{path}~20")
+    assert len(ten) == 10 and len({a.id for a in ten}) == 10
+    assert twenty[:10] == ten  # nested: encoding ~20 also covers ~10
+    assert load_dataset(f"{path}~10") == ten  # the same sample every time
+    assert [a.id for a in ten] != [str(i) for i in range(10)]  # a shuffle, not the file's first rows
+    # a sample of a slice: the held-out tail stays out of it
+    assert {a.id for a in load_dataset(f"{path}[:-10]~40")} == {str(i) for i in range(40)}

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from app.luhn import score_luhn
-from app.summarizer import top_sentences
-from training.evaluate import baseline_picker, pick_top, rouge_scores
+from app.ranking import pick
+from training.evaluate import baseline_picker, rouge_scores
 
 
 def test_rouge_of_a_perfect_pick_is_100_and_of_a_disjoint_pick_is_0():
@@ -20,15 +20,29 @@ def test_rouge1_by_hand():
 
 
 def test_top_sentences_come_back_in_document_order():
-    assert top_sentences(np.array([0.1, 0.9, 0.3, 0.8]), 2) == [1, 3]
-    assert top_sentences(np.array([0.5, 0.5, 0.5]), 2) == [0, 1]  # ties go to the earlier sentence
+    assert pick(np.array([0.1, 0.9, 0.3, 0.8]), ["a", "b", "c", "d"], 2) == [1, 3]
+    assert pick(np.array([0.5, 0.5, 0.5]), ["a", "b", "c"], 2) == [0, 1]  # ties go to the earlier sentence
 
 
 def test_trigram_blocking_skips_a_near_repeat():
     sentences = ["the bank raised rates today", "the bank raised rates again", "markets shrugged"]
     scores = np.array([0.9, 0.8, 0.1])
-    assert pick_top(scores, sentences, 2) == [0, 1]
-    assert pick_top(scores, sentences, 2, trigram_blocking=True) == [0, 2]
+    assert pick(scores, sentences, 2) == [0, 1]
+    assert pick(scores, sentences, 2, "trigram_blocking") == [0, 2]
+    # case and punctuation do not hide a repeat ("The Bank raised rates" shares "bank raised rates")
+    assert pick(scores, ["The Bank raised rates, today.", "the bank raised rates again", "markets shrugged"], 2,
+                "trigram_blocking") == [0, 2]
+
+
+def test_trigram_blocking_still_fills_k_when_it_can_and_never_invents_picks():
+    sentences = ["one two three", "one two three four", "one two three five"]
+    assert pick(np.array([0.9, 0.8, 0.7]), sentences, 2, "trigram_blocking") == [0]  # every other repeats it
+    assert pick(np.array([0.1, 0.2]), ["short", "also short"], 5, "trigram_blocking") == [0, 1]
+
+
+def test_an_unknown_pick_rule_is_refused():
+    with pytest.raises(ValueError, match="unknown pick rule"):
+        pick(np.array([0.5]), ["a"], 1, "mmr")
 
 
 def test_lead_and_oracle_baselines():

@@ -1,6 +1,7 @@
 """Features: what the LSTM sees besides the MiniLM vectors."""
 
 import numpy as np
+import pytest
 
 from app.features import FEATURES, featurize
 
@@ -34,3 +35,25 @@ def test_rank_features_order_sentences_within_their_article():
     np.testing.assert_allclose(rows[:, 2 + FEATURES.index("rank_words")], [0, 0.5, 1])
     single = featurize(["Alone."], _unit([[1, 0]]))
     assert single[0, 2 + FEATURES.index("rank_words")] == 1.0
+
+
+@pytest.mark.slow
+def test_training_and_serving_build_identical_rows_for_the_same_article(tmp_path):
+    """One featurizer: the rows the LSTM was fit on are, bit for bit, the rows it is served."""
+    from app.encoder import SentenceEncoder
+    from app.sentences import DEFAULT_NLTK_DATA, SentenceSplitter
+    from app.summarizer import featurize_articles
+    from training.data import Article
+    from training.examples import prepare_examples
+    from training.vector_cache import VectorCache
+
+    text = ("The council voted on Tuesday to close the old bridge to cars from next spring. "
+            "Engineers found cracks in two of its supports in March. Cyclists will still be able to cross. "
+            "A public meeting on the design of a new bridge is planned for June.")
+    splitter, encoder = SentenceSplitter(DEFAULT_NLTK_DATA), SentenceEncoder()
+    article = Article("a", text, ("The old bridge will close to cars.",))
+    training = prepare_examples([article], splitter, "oracle", VectorCache(tmp_path / "v.h5", encoder.signature), encoder)
+    served_sentences = splitter.split(text)
+    serving = featurize_articles([served_sentences], encoder.encode([s.text for s in served_sentences]))
+    assert [s.text for s in training[0].sentences] == [s.text for s in served_sentences]
+    np.testing.assert_array_equal(training[0].rows, serving[0])

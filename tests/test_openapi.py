@@ -17,8 +17,6 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from app.server.auth import new_key
 from tests.conftest import START_TIMEOUT, start_gunicorn, stop_gunicorn, wait_until_ready
 
-pytestmark = pytest.mark.slow
-
 # 413 is the right answer to a batch over the spec's maxItems (the articles limit), and gunicorn's
 # 414 to a query string too long to read, so both count as rejections (and, with keys on, 401).
 CONFIG = SchemathesisConfig.from_dict({
@@ -37,7 +35,9 @@ def api_schema(server):
 
 # A schema-valid article can still hold no word ("  ", "...") or too many sentences: the service
 # says so with these codes. Any other refusal of schema-valid data is a bug.
-MEANING_REFUSALS = {(422, "empty_article"), (422, "no_sentences"), (413, "too_many_sentences")}
+# HTML may hold no article, and this server does not fetch URLs (BRIEF_FETCH_URLS is off).
+MEANING_REFUSALS = {(422, "empty_article"), (422, "no_sentences"), (413, "too_many_sentences"),
+                    (422, "no_article_text"), (422, "url_fetching_off")}
 
 
 @schemathesis.check
@@ -80,6 +80,7 @@ ALL_OPERATIONS = ["GET /", "GET /api/drift", "POST /api/evaluate", "GET /api/hea
                   "GET /api/ready", "GET /api/samples", "GET /metrics"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value)
 def test_every_response_matches_the_openapi_description(api_schema, mode):
     tested = fuzz(api_schema, mode)
@@ -103,6 +104,7 @@ def keyed(tmp_path_factory, redis_url):
         stop_gunicorn(server)
 
 
+@pytest.mark.slow
 def test_with_keys_and_limits_on_every_response_matches_the_description(keyed):
     """Valid requests with the key sent (input validation is fuzzed above, so fewer examples); schemathesis'
     ignored_auth check also sends each keyed operation without the key and with a wrong one, and fails
@@ -116,13 +118,29 @@ def test_with_keys_and_limits_on_every_response_matches_the_description(keyed):
     assert tested == ALL_OPERATIONS
 
 
+@pytest.mark.slow
 def test_the_description_covers_every_route_and_evaluate_status(server):
     spec = requests.get(server.url + "/openapi.json", timeout=10).json()
     assert spec["openapi"].startswith("3.")
     assert set(spec["paths"]) == {"/", "/api/evaluate", "/api/health", "/api/ready", "/api/model", "/api/drift",
                                   "/api/samples", "/metrics", "/openapi.json"}
     evaluate = spec["paths"]["/api/evaluate"]["post"]
-    assert set(evaluate["requestBody"]["content"]) == {"text/plain", "application/json"}
-    assert set(evaluate["responses"]) == {"200", "400", "408", "413", "414", "415", "422", "503"}
-    batch = evaluate["requestBody"]["content"]["application/json"]["schema"]["oneOf"][1]
+    assert set(evaluate["requestBody"]["content"]) == {"text/plain", "text/html", "application/json"}
+    assert set(evaluate["responses"]) == {"200", "400", "408", "413", "414", "415", "422", "502", "503", "504"}
+    batch_ref = evaluate["requestBody"]["content"]["application/json"]["schema"]["oneOf"][1]["$ref"]
+    batch = spec["components"]["schemas"][batch_ref.rsplit("/", 1)[1]]
     assert batch["properties"]["articles"]["maxItems"] == 16  # the service's MAX_ARTICLES
+
+
+def test_the_description_is_generated_from_the_models_that_validate_requests(client):
+    from app.server.schema import Result, SingleRequest
+
+    spec = client.get("/openapi.json").get_json()
+    schemas = spec["components"]["schemas"]
+    assert schemas["SingleRequest"]["properties"]["top"] == {
+        **SingleRequest.model_json_schema()["properties"]["top"]}
+    assert set(schemas["Result"]["required"]) == {"model", "title", "scored_article_sentences", "highlights"}
+    assert set(schemas["Result"]["properties"]) == set(Result.model_fields)
+    # exactly one of text, html or url; a body with "articles" is a batch
+    assert schemas["SingleRequest"]["oneOf"] == [{"required": ["text"]}, {"required": ["html"]}, {"required": ["url"]}]
+    assert schemas["SingleRequest"]["not"] == {"required": ["articles"]}

@@ -33,8 +33,7 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser, server):
+def open_page(browser, url: str):
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.requests_seen = []
@@ -47,8 +46,22 @@ def page(browser, server):
                          " e => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));")
     page.console_seen = []
     page.on("console", lambda message: page.console_seen.append(message.text))
-    page.goto(server.url + "/")
+    page.goto(url + "/")
     page.wait_for_selector("body[data-ready=true]")
+    return context, page
+
+
+@pytest.fixture
+def page(browser, server):
+    context, page = open_page(browser, server.url)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def fetching_page(browser, fetching_server):
+    """The reader page of a service that fetches URLs (127.0.0.1 allowed)."""
+    context, page = open_page(browser, fetching_server.url)
     yield page
     context.close()
 
@@ -171,3 +184,52 @@ def test_an_empty_article_shows_the_service_error(page):
     page.click("#submit")
     page.wait_for_selector("#status.error")
     assert "empty" in page.text_content("#status")
+
+
+# A web page whose article quotes markup as text (escaped in the HTML): it must show as text.
+QUOTING_PAGE = """<!doctype html><html><head><title>Markup in the news</title>
+<script>document.body.dataset.pwned = "head";</script></head><body>
+<nav><a href="/">Home</a> <a href="/tech">Tech</a></nav>
+<div class="cookie-banner">We use cookies. <button onclick="document.body.dataset.pwned='banner'">Accept</button></div>
+<article><h1>Markup in the news</h1>
+<p>Security writers often quote &lt;script&gt;document.body.dataset.pwned='3'&lt;/script&gt; in their articles.</p>
+<p>An image tag such as &lt;img src=x onerror=alert(1)&gt; is quoted just as often in the same stories.</p>
+<p>Readers should see both tags as plain text, and nothing on the page should run either of them.</p>
+<img src="x" onerror="document.body.dataset.pwned='img'">
+<script>document.body.dataset.pwned = "inline";</script></article>
+<footer>Copyright 2026</footer></body></html>"""
+
+
+def test_a_pasted_web_page_shows_its_article_text_and_runs_none_of_its_markup(page):
+    page.fill("#text", QUOTING_PAGE)
+    body = submit(page)
+    assert "<script>document.body.dataset.pwned='3'</script>" in body["text"]  # the quoted tag, as text
+    assert "cookies" not in body["text"] and "Home" not in body["text"]
+    assert page.text_content("#article") == body["text"]
+    assert page.text_content("#article-title") == "Markup in the news"
+    assert "extracted from the pasted page" in page.text_content("#meta")
+    assert page.locator("#article script, #article img, #article button").count() == 0
+    assert page.locator("#article .sentence").count() == 3
+    assert page.get_attribute("body", "data-pwned") is None
+    assert page.errors_seen == []
+    assert page.evaluate("window.cspViolations") == []
+
+
+def test_the_url_box_is_there_only_when_the_service_fetches(page, fetching_page):
+    assert page.locator("#url").count() == 0
+    assert fetching_page.locator("#url").count() == 1
+
+
+def test_a_url_is_fetched_by_the_service_and_its_article_shown(fetching_page, pages):
+    from tests.pages import ARTICLE_SENTENCES, TITLE
+
+    fetching_page.fill("#url", pages.url + "/redirect/1")
+    body = submit(fetching_page)
+    assert body["url"] == pages.url + "/page/news"
+    assert fetching_page.text_content("#article") == body["text"]
+    shown = fetching_page.locator("#article .sentence").evaluate_all("els => els.map(e => e.textContent)")
+    assert sorted(shown) == sorted(ARTICLE_SENTENCES)
+    assert fetching_page.text_content("#article-title") == TITLE
+    assert "from " + pages.url + "/page/news" in fetching_page.text_content("#meta")
+    # the browser itself only ever talked to the service
+    assert all(url.startswith(fetching_page.url.rstrip("/")) for url in fetching_page.requests_seen)

@@ -324,7 +324,7 @@ class PageServer:
 
 
 @pytest.fixture(scope="module")
-def pages():
+def origins():
     allowed, other = PageServer(), PageServer()
     yield allowed, other
     allowed.close()
@@ -332,14 +332,14 @@ def pages():
 
 
 @pytest.fixture(scope="module")
-def secure(tmp_path_factory, redis_url, pages):
+def secure(tmp_path_factory, redis_url, origins):
     """gunicorn, 2 workers: keys on (ops too), budgets counted in Redis, CORS for one page origin."""
     folder = tmp_path_factory.mktemp("secure")
     keys = write_keys(folder / "keys", CLIENTS)
     server = start_gunicorn(folder / "gunicorn.log", tmp_path_factory.mktemp("prometheus-secure"),
                             API_KEYS_FILE=str(folder / "keys"), PROTECT_OPS="true",
                             RATE_LIMIT=f"{REQUESTS} requests/{WINDOW} seconds, {SENTENCES} sentences/{WINDOW} seconds",
-                            RATE_LIMIT_STORAGE=redis_url, CORS_ORIGINS=pages[0].url)
+                            RATE_LIMIT_STORAGE=redis_url, CORS_ORIGINS=origins[0].url)
     try:
         wait_until_ready(server, 300)
         server.keys = keys
@@ -467,7 +467,7 @@ def test_the_openapi_description_lists_401_and_429_where_they_apply(secure):
 
 @slow
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
-def test_a_page_on_another_origin_reads_api_answers_only_if_its_origin_is_allowed(secure, pages):
+def test_a_page_on_another_origin_reads_api_answers_only_if_its_origin_is_allowed(secure, origins):
     sync_api = pytest.importorskip("playwright.sync_api")
     script = """async ([url, key]) => {
         try {
@@ -484,7 +484,7 @@ def test_a_page_on_another_origin_reads_api_answers_only_if_its_origin_is_allowe
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
         try:
             page = browser.new_page()
-            allowed, other = pages
+            allowed, other = origins
             page.goto(allowed.url)
             answer = page.evaluate(script, [secure.url, secure.keys["browser"]])
             assert answer.get("status") == 200 and answer.get("model") and answer.get("id"), answer

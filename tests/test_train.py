@@ -52,9 +52,16 @@ def test_training_writes_model_card_curves_and_metrics(tiny_run):
     root, _ = tiny_run
     card = json.loads((root / "models/tiny.json").read_text())
     assert card["labeler"] == "oracle" and card["hyperparameters"]["units"] == 8
-    assert card["training_data"]["articles"] == {"train": 4, "validation": 2, "test": 2}
+    val, test = str(root / "val.jsonl"), str(root / "val.jsonl")
+    assert card["training_data"]["articles"] == {"train": 4, "validation": {val: 2}, "test": {test: 2}}
     assert card["encoder"]["weights_sha256"].startswith("53aa5117")
-    assert set(card["validation_rouge"]) == {"rouge1", "rouge2", "rougeLsum"}
+    assert card["encoder"]["precision"] == "float32" and card["encoder"]["signature"].endswith("/float32/mean, L2-normalised")
+    # validation ROUGE per validation set, the criterion over the sets, and the pick rule it chose
+    assert set(card["validation_rouge"][val]) == {"rouge1", "rouge2", "rougeLsum"}
+    assert card["pick_rule"] in ("top", "trigram_blocking")
+    assert card["validation_criterion"] == pytest.approx(
+        sum(card["validation_rouge"][val].values()) / 3, abs=1e-3)
+    assert set(card["test_rouge"][test]) == {"rouge1", "rouge2", "rougeLsum"}
     assert sum(card["validation_scores"]["counts"]) == card["validation_scores"]["n"] == 12
     assert (root / "runs/tiny/curves.png").stat().st_size > 1000
     metrics = json.loads((root / "runs/tiny/metrics.json").read_text())
@@ -78,10 +85,10 @@ def test_saved_model_scores_articles_through_the_service_summarizer(tiny_run):
 
 def test_vectors_are_cached_so_a_second_run_does_not_re_encode(tiny_run):
     root, stories = tiny_run
-    from app.encoder import WEIGHTS_SHA256
+    from app.encoder import encoder_signature
     from training.vector_cache import VectorCache
 
-    cache = VectorCache(root / "cache/vectors.h5", WEIGHTS_SHA256)
+    cache = VectorCache(root / "cache/vectors.h5", encoder_signature())
     # every training sentence is there: no encoder is needed to get its vector
     vectors = cache.vectors(["Residents said they were surprised."], encoder=None)
     assert vectors.shape == (1, 384)
@@ -145,8 +152,8 @@ def test_interrupted_training_leaves_the_saved_model_intact_and_resumes(tiny_run
     assert model_path.read_bytes() != before
 
 
-def test_vector_cache_is_shared_by_two_runs_and_refuses_other_weights(tmp_path):
-    from app.encoder import DIM
+def test_vector_cache_is_shared_by_two_runs_and_refuses_another_encoder(tmp_path):
+    from app.encoder import DIM, encoder_signature
     from training.vector_cache import VectorCache
 
     path = tmp_path / "vectors.h5"
@@ -158,5 +165,63 @@ def test_vector_cache_is_shared_by_two_runs_and_refuses_other_weights(tmp_path):
     np.testing.assert_array_equal(reread.vectors(["one", "two"], None)[:, 0], [1, 2])
     with pytest.raises(KeyError):
         reread.vectors(["three"], None)
-    with pytest.raises(ValueError, match="other encoder weights"):
+    with pytest.raises(ValueError, match="another encoder"):
         VectorCache(path, "b" * 64)
+    # the same weights in another precision or pooling give other vectors: never mixed either
+    float32 = tmp_path / "float32.h5"
+    VectorCache(float32, encoder_signature("float32")).add(["one"], np.ones((1, DIM), dtype=np.float32))
+    with pytest.raises(ValueError, match="another encoder"):
+        VectorCache(float32, encoder_signature("bfloat16"))
+
+
+def test_vector_cache_fill_appends_chunk_by_chunk_and_resumes(tmp_path):
+    """An interrupted fill keeps the chunks it finished; the next fill encodes only the rest."""
+    from app.encoder import DIM
+    from training.vector_cache import VectorCache
+
+    class CountingEncoder:  # stands in for MiniLM only to count calls; the cache is what is tested
+        def __init__(self, fail_after=None):
+            self.calls, self.fail_after = [], fail_after
+
+        def encode_uncached(self, sentences):
+            if self.fail_after is not None and len(self.calls) == self.fail_after:
+                raise KeyboardInterrupt
+            self.calls.append(list(sentences))
+            return np.array([[len(s)] * DIM for s in sentences], dtype=np.float32)
+
+    path = tmp_path / "vectors.h5"
+    sentences = [f"sentence number {i}." for i in range(10)]
+    with pytest.raises(KeyboardInterrupt):
+        VectorCache(path, "sig").fill(sentences, CountingEncoder(fail_after=2), chunk=3)
+    resumed = CountingEncoder()
+    cache = VectorCache(path, "sig")
+    assert len(cache) == 6  # the two chunks finished before the interrupt
+    assert cache.fill(sentences + sentences[:2], resumed, chunk=3) == 4
+    assert [s for call in resumed.calls for s in call] == sentences[6:]
+    np.testing.assert_array_equal(VectorCache(path, "sig").vectors(sentences, None)[:, 0], [len(s) for s in sentences])
+
+
+def test_evaluation_reports_every_figure_per_source_as_well_as_overall(tiny_run, tmp_path):
+    root, stories = tiny_run
+    from training.evaluate import main as evaluate
+
+    mixed = tmp_path / "mixed.jsonl.gz"
+    import gzip
+
+    with gzip.open(mixed, "wt") as f:
+        for i, story in enumerate(stories):
+            f.write(json.dumps({**story, "source": "cnn" if i % 3 else "dm"}) + "\n")
+    out = evaluate(["--data", str(mixed), "--model", str(root / "models/tiny.h5"), "--nltk-data", str(root / "models/nltk_data"),
+                    "--cache", str(root / "cache/vectors.h5"), "--baselines", "lead", "--by-source",
+                    "--json", str(tmp_path / "eval.json")])
+    entry = out["sets"][str(mixed)]
+    assert entry["articles"] == 6
+    assert {s: e["articles"] for s, e in entry["by_source"].items()} == {"cnn": 4, "dm": 2}
+    for e in [entry, *entry["by_source"].values()]:
+        assert set(e["rouge"]) == {"brief", "lead"}
+    # the overall figure is the article-weighted mean of the per-source ones
+    overall = entry["rouge"]["lead"]["rouge1"]
+    weighted = sum(e["articles"] * e["rouge"]["lead"]["rouge1"] for e in entry["by_source"].values()) / 6
+    assert overall == pytest.approx(weighted, abs=0.01)
+    assert out["pick_rule"] == json.loads((root / "models/tiny.json").read_text())["pick_rule"]
+    assert json.loads((tmp_path / "eval.json").read_text()) == out

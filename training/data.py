@@ -3,8 +3,9 @@
 Two formats:
 - the Kaggle "BBC News Summary" folder (``News Articles/<cat>/NNN.txt``, ``Summaries/<cat>/NNN.txt``,
   and a ``split.tsv`` of ``<cat>/NNN<TAB>split`` lines);
-- CNN/DailyMail-style JSONL, one ``{"id", "article", "highlights"}`` object per line, highlights
-  separated by newlines.
+- CNN/DailyMail-style JSONL (plain or gzipped, ``.jsonl`` / ``.jsonl.gz``), one ``{"id",
+  "article", "highlights"}`` object per line, highlights separated by newlines, with an optional
+  ``source`` (``cnn``, ``dm``, ...) that evaluation reports by.
 
 Rows that cannot give a label (empty article or summary, undecodable bytes) are skipped and
 counted in the returned ``LoadReport``; nothing is silently relabelled.
@@ -12,8 +13,10 @@ counted in the returned ``LoadReport``; nothing is silently relabelled.
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
+import random
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -33,6 +36,7 @@ class Article:
     text: str
     quotes: tuple[str, ...]
     title: str = ""
+    source: str = ""  # where it comes from (bbc, cnn, dm, inshorts...): evaluation reports by it
 
 
 @dataclass
@@ -50,6 +54,8 @@ class LoadReport:
 # A BBC summary runs its sentences together: "...$10.9bn.For the full-year...". A sentence end
 # is a stop (optionally closed by a quote) directly followed by a capital or an opening quote.
 _SLICE = re.compile(r"(.+)\[(-?\d*):(-?\d*)\]")
+_SAMPLE = re.compile(r"(.+)~(\d+)")
+SAMPLE_SEED = 0  # "set~N" is the first N of one fixed shuffle, so a smaller sample is part of a larger one
 _RUN_TOGETHER = re.compile(r"""(?<=[.!?])(["'\u201d\u2019]?)(?=["\u201c\u2018]?[A-Z])""")
 
 
@@ -118,16 +124,20 @@ def load_bbc(
             report.skip("duplicate article", article_id, level=logging.DEBUG)
             continue
         seen.add(body)
-        articles.append(Article(article_id, body, tuple(quotes), title.strip()))
+        articles.append(Article(article_id, body, tuple(quotes), title.strip(), "bbc"))
     report.kept += len(articles)
     return articles
 
 
-def load_jsonl(path: str | Path, report: LoadReport | None = None) -> list[Article]:
-    """CNN/DailyMail-style JSONL: ``article`` text and newline-separated ``highlights``."""
+def load_jsonl(path: str | Path, report: LoadReport | None = None, source: str = "") -> list[Article]:
+    """CNN/DailyMail-style JSONL (``.gz`` read as gzip): ``article`` text and newline-separated ``highlights``.
+
+    A row's ``source`` field names where it comes from; rows without one get ``source``.
+    """
     report = report if report is not None else LoadReport()
     articles = []
-    with open(path, "rb") as lines:
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rb") as lines:
         for number, raw in enumerate(lines, 1):
             row_id = f"{Path(path).name}:{number}"
             if not raw.strip():
@@ -152,7 +162,9 @@ def load_jsonl(path: str | Path, report: LoadReport | None = None) -> list[Artic
                 report.skip("empty summary", row_id)
                 continue
             quotes = tuple(q.strip() for q in highlights.splitlines() if q.strip())
-            articles.append(Article(str(row.get("id", row_id)), text.strip(), quotes))
+            row_source = row.get("source")
+            row_source = row_source if isinstance(row_source, str) and row_source else source
+            articles.append(Article(str(row.get("id", row_id)), text.strip(), quotes, source=row_source))
     report.kept += len(articles)
     return articles
 
@@ -163,20 +175,35 @@ def load_dataset(
     """Load a data set named on the command line.
 
     ``bbc:<split>`` reads ``<data_root>/bbc-news-summary``; ``bbc:<split>@<folder>`` another BBC
-    folder; anything ending in ``.jsonl`` is read as a JSONL file; ``cnndm:<name>`` reads
-    ``<data_root>/cnn_dailymail/<name>.jsonl``. A trailing ``[start:stop]`` keeps that slice of the
-    articles (``cnndm:train[:80]``), so one file can give a training and a held-out part.
+    folder; anything ending in ``.jsonl`` or ``.jsonl.gz`` is read as a JSONL file;
+    ``cnndm:<name>`` reads ``<data_root>/cnn_dailymail/<name>.jsonl`` (or ``.jsonl.gz``),
+    ``inshorts:<name>`` ``<data_root>/inshorts/<name>.jsonl``. A trailing ``[start:stop]`` keeps
+    that slice of the articles (``cnndm:train[:80]``), so one file can give a training and a
+    held-out part; a trailing ``~N`` keeps a random sample of N (always the same one for a file,
+    and ``~1000`` is the first 1,000 of ``~5000``).
     """
     sliced = _SLICE.fullmatch(spec)
     if sliced:
         start, stop = (int(x) if x else None for x in sliced.group(2, 3))
         return load_dataset(sliced.group(1), data_root, report, dedupe)[start:stop]
-    if spec.endswith(".jsonl"):
+    sampled = _SAMPLE.fullmatch(spec)
+    if sampled:
+        articles = load_dataset(sampled.group(1), data_root, report, dedupe)
+        order = list(range(len(articles)))
+        random.Random(SAMPLE_SEED).shuffle(order)
+        return [articles[i] for i in order[: int(sampled.group(2))]]
+    if spec.endswith((".jsonl", ".jsonl.gz")):
         return load_jsonl(spec, report)
     kind, _, rest = spec.partition(":")
     if kind == "bbc":
         split, _, folder = rest.partition("@")
         return load_bbc(folder or Path(data_root) / "bbc-news-summary", split or "train", report, dedupe)
-    if kind == "cnndm":
-        return load_jsonl(Path(data_root) / "cnn_dailymail" / f"{rest or 'validation'}.jsonl", report)
-    raise ValueError(f"unknown data set {spec!r}: use bbc:<split>, cnndm:<name> or a .jsonl path")
+    if kind in JSONL_FOLDERS:
+        path = Path(data_root) / JSONL_FOLDERS[kind] / f"{rest or 'validation'}.jsonl"
+        if not path.exists() and path.with_suffix(".jsonl.gz").exists():
+            path = path.with_suffix(".jsonl.gz")
+        return load_jsonl(path, report, source=kind if kind != "cnndm" else "")
+    raise ValueError(f"unknown data set {spec!r}: use bbc:<split>, cnndm:<name>, inshorts:<name> or a .jsonl path")
+
+
+JSONL_FOLDERS = {"cnndm": "cnn_dailymail", "inshorts": "inshorts"}  # <kind>:<name> -> <data_root>/<folder>/<name>.jsonl[.gz]

@@ -21,7 +21,8 @@ import numpy as np
 from rouge_score import rouge_scorer
 
 from app.luhn import score_luhn
-from app.summarizer import predict_rows, top_sentences
+from app.ranking import PICK_RULES, pick
+from app.summarizer import predict_rows
 from training.data import DEFAULT_DATA, LoadReport, load_dataset
 from training.examples import Example
 from training.labels import greedy_oracle, rouge_tokens
@@ -41,27 +42,6 @@ def rouge_scores(picked: Sequence[Sequence[str]], references: Sequence[Sequence[
             totals[name] += result[name].fmeasure
     n = max(1, len(picked))
     return {name: round(100 * total / n, 2) for name, total in totals.items()}
-
-
-def _trigrams(text: str) -> set[tuple[str, ...]]:
-    tokens = rouge_tokens(text)
-    return {tuple(tokens[i : i + 3]) for i in range(len(tokens) - 2)}
-
-
-def pick_top(scores: np.ndarray, sentences: Sequence[str], k: int, trigram_blocking: bool = False) -> list[int]:
-    """The ``k`` best sentences in document order; with blocking, skip any sharing a trigram with a pick."""
-    if not trigram_blocking:
-        return top_sentences(scores, k)
-    picked, seen = [], set()
-    for i in sorted(range(len(scores)), key=lambda i: (-float(scores[i]), i)):
-        grams = _trigrams(sentences[i])
-        if grams & seen:
-            continue
-        picked.append(i)
-        seen |= grams
-        if len(picked) == k:
-            break
-    return sorted(picked)
 
 
 def _sumy_picker(name: str) -> Callable[[Sequence[str], int], list[int]]:
@@ -94,7 +74,7 @@ def baseline_picker(name: str) -> Callable[[Sequence[str], Sequence[str], int], 
     if name == "lead":
         return lambda sentences, quotes, k: list(range(min(k, len(sentences))))
     if name == "luhn":
-        return lambda sentences, quotes, k: top_sentences(score_luhn(sentences), k)
+        return lambda sentences, quotes, k: pick(score_luhn(sentences), sentences, k)
     if name == "oracle":
         return lambda sentences, quotes, k: sorted(greedy_oracle(sentences, quotes, limit=k))
     if name in ("lexrank", "textrank"):
@@ -103,13 +83,18 @@ def baseline_picker(name: str) -> Callable[[Sequence[str], Sequence[str], int], 
     raise ValueError(f"unknown baseline {name!r}; choose from {BASELINES}")
 
 
-def evaluate_model(model, examples: list[Example], k: int, trigram_blocking: bool = False) -> dict[str, float]:
-    """ROUGE of the model's top-``k`` sentences on prepared examples."""
+def evaluate_model(model, examples: list[Example], k: int, pick_rule: str = "top") -> dict[str, float]:
+    """ROUGE of the model's ``k`` highlights (picked by ``pick_rule``, as the API does) on prepared examples."""
     scores = predict_rows(model, [e.rows for e in examples])
+    return evaluate_scores(examples, scores, k, pick_rule)
+
+
+def evaluate_scores(examples: list[Example], scores: Sequence[np.ndarray], k: int, pick_rule: str = "top") -> dict[str, float]:
+    """ROUGE of the ``k`` highlights that ``pick_rule`` takes from each example's predicted ``scores``."""
     picked, references = [], []
     for example, s in zip(examples, scores):
         texts = [x.text for x in example.sentences]
-        picked.append([texts[i] for i in pick_top(s, texts, k, trigram_blocking)])
+        picked.append([texts[i] for i in pick(s, texts, k, pick_rule)])
         references.append(example.article.quotes)
     return rouge_scores(picked, references)
 
@@ -134,21 +119,38 @@ def format_table(results: dict[str, dict], title: str) -> str:
     return "\n".join(lines)
 
 
+def evaluate_set(model, examples: list[Example], k: int, pick_rule: str, baselines: Sequence[str]) -> dict[str, dict]:
+    """Brief and each baseline on the same examples: ``{method: {rouge1, rouge2, rougeLsum}}``."""
+    results = {"brief": evaluate_model(model, examples, k, pick_rule)}
+    results.update(evaluate_baselines(examples, k, baselines))
+    return results
+
+
+def by_source(examples: list[Example]) -> dict[str, list[Example]]:
+    """The examples grouped by their article's ``source`` (``unknown`` where the data named none)."""
+    groups: dict[str, list[Example]] = {}
+    for e in examples:
+        groups.setdefault(e.article.source or "unknown", []).append(e)
+    return dict(sorted(groups.items()))
+
+
 def main(argv: list[str] | None = None) -> dict:
-    from app.encoder import WEIGHTS_SHA256, SentenceEncoder
+    from app.encoder import SentenceEncoder
     from app.sentences import SentenceSplitter
     from app.summarizer import load_card, load_keras_model
     from training.examples import prepare_examples
     from training.vector_cache import VectorCache
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", action="append", required=True, help="bbc:<split>, cnndm:<name> or a .jsonl path; repeatable")
+    parser.add_argument("--data", action="append", required=True,
+                        help="bbc:<split>, cnndm:<name>, inshorts:<name> or a .jsonl[.gz] path (with [a:b] or ~N); repeatable")
     parser.add_argument("--data-root", default=str(DEFAULT_DATA))
     parser.add_argument("--model", default="models/brief.h5")
     parser.add_argument("--nltk-data", default="models/nltk_data")
     parser.add_argument("--cache", default="cache/vectors.h5")
     parser.add_argument("--k", type=int, default=3)
-    parser.add_argument("--trigram-blocking", action="store_true")
+    parser.add_argument("--pick-rule", choices=PICK_RULES, help="default: the model card's, as the API picks")
+    parser.add_argument("--by-source", action="store_true", help="also report every figure per source (bbc, cnn, dm...)")
     parser.add_argument("--baselines", default=",".join(BASELINES), help="comma-separated; empty for none")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args(argv)
@@ -156,22 +158,27 @@ def main(argv: list[str] | None = None) -> dict:
 
     card = load_card(Path(args.model).with_suffix(".json"))
     model = load_keras_model(args.model, card.get("model_sha256"))
+    pick_rule = args.pick_rule or card.get("pick_rule", "top")
     splitter = SentenceSplitter(args.nltk_data)
-    cache = VectorCache(args.cache, WEIGHTS_SHA256)
-    encoder = None
-    output = {"model": card.get("id"), "k": args.k, "trigram_blocking": args.trigram_blocking, "sets": {}}
+    encoder = SentenceEncoder()
+    cache = VectorCache(args.cache, encoder.signature)
+    names = [n for n in args.baselines.split(",") if n]
+    output = {"model": card.get("id"), "k": args.k, "pick_rule": pick_rule, "sets": {}}
     for spec in args.data:
         report = LoadReport()
         articles = load_dataset(spec, args.data_root, report, dedupe=False)
-        if encoder is None:
-            encoder = SentenceEncoder()
         examples = prepare_examples(articles, splitter, "oracle", cache, encoder, report, min_sentences=1)
         start = time.perf_counter()
-        results = {"brief": evaluate_model(model, examples, args.k, args.trigram_blocking)}
-        names = [n for n in args.baselines.split(",") if n]
-        results.update(evaluate_baselines(examples, args.k, names))
-        output["sets"][spec] = {"articles": len(examples), "skipped": dict(report.skipped), "rouge": results}
+        results = evaluate_set(model, examples, args.k, pick_rule, names)
+        entry = {"articles": len(examples), "skipped": dict(report.skipped), "rouge": results}
         print(format_table(results, f"{spec}: {len(examples)} articles, K={args.k}"), flush=True)
+        if args.by_source:
+            entry["by_source"] = {}
+            for source, group in by_source(examples).items():
+                group_results = evaluate_set(model, group, args.k, pick_rule, names)
+                entry["by_source"][source] = {"articles": len(group), "rouge": group_results}
+                print(format_table(group_results, f"{spec} [{source}]: {len(group)} articles, K={args.k}"), flush=True)
+        output["sets"][spec] = entry
         log.info("evaluated %s in %.1fs", spec, time.perf_counter() - start)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -48,7 +48,7 @@ def prepare_examples(
     # Encode every missing sentence in one go: far faster than article by article.
     all_texts = list(dict.fromkeys(s.text for _, sentences in split for s in sentences))
     log.info("vectors for %d distinct sentences (%d cached)", len(all_texts), len(cache))
-    cache.vectors(all_texts, encoder)
+    cache.fill(all_texts, encoder)
     examples = []
     for article, sentences in split:
         texts = [s.text for s in sentences]

@@ -17,7 +17,7 @@ import logging
 import time
 from pathlib import Path
 
-from app.encoder import WEIGHTS_SHA256, SentenceEncoder
+from app.encoder import SentenceEncoder, encoder_signature
 from app.sentences import SentenceSplitter
 from training.data import LoadReport
 from training.examples import prepare_examples
@@ -41,7 +41,7 @@ def search(config: TrainConfig, grid: dict[str, list[str]]) -> list[dict]:
     train_articles = load_sets(config.train, config.data_root, report)
     val_articles = load_sets(config.validation, config.data_root, report)
     splitter = SentenceSplitter(config.nltk_data)
-    cache = VectorCache(config.cache, WEIGHTS_SHA256)
+    cache = VectorCache(config.cache, encoder_signature())
     encoder = SentenceEncoder()
     prepared: dict[str, tuple] = {}
     results = []

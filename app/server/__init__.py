@@ -1,1 +1,2 @@
-"""What the service needs to face the internet: API keys, rate limits, request ids and logs, browser headers."""
+"""The HTTP side of the service: request bodies, the request and response models, the OpenAPI description;
+and what it needs to face the internet: API keys, rate limits, request ids and logs, browser headers."""

@@ -1,5 +1,6 @@
 // Brief's reader: send the article to /api/evaluate and show it with its highlights.
-// Article text only ever reaches the page through textContent, never innerHTML.
+// Article text only ever reaches the page through textContent, never innerHTML: pasted HTML is sent
+// to the service, which extracts the article's text; the page shows that text, never the markup.
 "use strict";
 
 const TOP = 5; // tier 1: Brief's "Top Highlights"
@@ -7,6 +8,10 @@ const TIER2_SHARE = 0.15; // tier 2: the next best, up to 15% of the sentences
 
 const KEY_STORE = "brief-api-key"; // sessionStorage: the key lives as long as this tab
 const $ = (id) => document.getElementById(id);
+// A web page rather than text: the same rule as app/ingest/extraction.py's looks_like_html.
+const HTML_START = /^\s*(<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>])/i;
+const HTML_BLOCKS = /<\/(p|div|article|section|h[1-6]|li|main|body)\s*>/i;
+const looksLikeHTML = (text) => HTML_START.test(text) || HTML_BLOCKS.test(text);
 let samples = [];
 
 function setStatus(message, isError = false) {
@@ -27,6 +32,7 @@ async function loadSamples() {
 
 function pickSample() {
   const sample = samples.find((s) => s.id === $("sample").value);
+  if ($("url")) $("url").value = "";
   $("title").value = sample ? sample.title : "";
   $("text").value = sample ? sample.text : "";
 }
@@ -108,9 +114,12 @@ function setMode(mode) {
 async function submit(event) {
   event.preventDefault();
   const text = $("text").value;
+  const url = $("url") ? $("url").value.trim() : "";
   const title = $("title").value.trim() || null;
   const model = document.querySelector("input[name=model]:checked").value;
-  setStatus("Scoring…");
+  // A URL wins over the text box; pasted HTML goes as html, for the service to extract its article.
+  const source = url ? { url } : looksLikeHTML(text) ? { html: text } : { text };
+  setStatus(url ? "Fetching and scoring…" : "Scoring…");
   $("submit").disabled = true;
   try {
     const headers = { "Content-Type": "application/json" };
@@ -119,7 +128,7 @@ async function submit(event) {
     const response = await fetch("/api/evaluate", {
       method: "POST",
       headers,
-      body: JSON.stringify({ text, title, model, top: TOP }),
+      body: JSON.stringify({ ...source, title, model, top: TOP }),
     });
     const body = await response.json();
     if (response.status === 401) $("key-row").hidden = false; // this server wants an API key: ask for it
@@ -129,8 +138,10 @@ async function submit(event) {
     }
     if (key) sessionStorage.setItem(KEY_STORE, key);
     $("article-title").textContent = body.title || "Untitled";
-    $("meta").textContent = `${body.scored_article_sentences.length} sentences · scored by ${body.model}`;
-    renderArticle(text, body);
+    const origin = body.url ? ` · from ${body.url}` : source.html ? " · extracted from the pasted page" : "";
+    $("meta").textContent = `${body.scored_article_sentences.length} sentences · scored by ${body.model}${origin}`;
+    // For HTML and URLs the offsets index the extracted text, which the service returns.
+    renderArticle(body.text ?? text, body);
     renderSidebar(body);
     $("reader").hidden = false;
     $("sidebar").hidden = false;

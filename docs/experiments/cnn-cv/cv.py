@@ -8,7 +8,8 @@ Throwaway research code, kept so the figures in README.md can be rerun; the prod
 """
 import pickle, sys, json, time, os
 import numpy as np, keras
-from training.evaluate import rouge_scores, pick_top
+from app.ranking import pick
+from training.evaluate import rouge_scores
 from training.labels import LABELERS
 from app.summarizer import pad_rows, bucket_length, predict_rows
 from training.model import ModelConfig, build_model
@@ -68,7 +69,7 @@ def build(dim, loss="bce"):
 
 def rouge(model, ex, k=3, tb=False):
     scores = predict_rows(model, [e[1] for e in ex])
-    picked = [[e[0][i] for i in pick_top(s, e[0], k, tb)] for e, s in zip(ex, scores)]
+    picked = [[e[0][i] for i in pick(s, e[0], k, "trigram_blocking" if tb else "top")] for e, s in zip(ex, scores)]
     return rouge_scores(picked, [e[3] for e in ex]), scores
 
 def fit(train, val, seed, loss, epochs=30):
@@ -104,12 +105,12 @@ if __name__ == "__main__":
         rb, _ = rouge(m, bbc_va)
         res["folds"].append({"cnn_held": r, "bbc_val": rb})
         print(name, "fold", f, r, "bbc_val", rb, f"{time.time()-t0:.0f}s", flush=True)
-    picked = [[e[0][i] for i in pick_top(s, e[0], 3)] for e, s in zip(cnn, cv_scores)]
-    picked_tb = [[e[0][i] for i in pick_top(s, e[0], 3, True)] for e, s in zip(cnn, cv_scores)]
+    picked = [[e[0][i] for i in pick(s, e[0], 3)] for e, s in zip(cnn, cv_scores)]
+    picked_tb = [[e[0][i] for i in pick(s, e[0], 3, "trigram_blocking")] for e, s in zip(cnn, cv_scores)]
     res["cnn_cv"] = rouge_scores(picked, [e[3] for e in cnn])
     res["cnn_cv_tb"] = rouge_scores(picked_tb, [e[3] for e in cnn])
     res["bbc_val_mean"] = {k: round(float(np.mean([f["bbc_val"][k] for f in res["folds"]])), 2) for k in res["folds"][0]["bbc_val"]}
-    res["pick_positions"] = np.bincount(np.concatenate([np.minimum(pick_top(s, e[0], 3), 10) for e, s in zip(cnn, cv_scores)]), minlength=11).tolist()
+    res["pick_positions"] = np.bincount(np.concatenate([np.minimum(pick(s, e[0], 3), 10) for e, s in zip(cnn, cv_scores)]), minlength=11).tolist()
     pickle.dump(cv_scores, open(f"runs/exp/scores_{name}.pkl", "wb"))  # held-out scores, for era.py
     print("RESULT", json.dumps(res), flush=True)
     with open("runs/exp/results.jsonl", "a") as fh: fh.write(json.dumps(res) + "\n")

@@ -15,7 +15,7 @@ import logging, pickle
 
 import numpy as np
 
-from app.encoder import WEIGHTS_SHA256, SentenceEncoder
+from app.encoder import SentenceEncoder, encoder_signature
 from app.sentences import SentenceSplitter
 from app.summarizer import load_keras_model, predict_rows
 from training.data import DEFAULT_DATA, LoadReport, load_dataset
@@ -36,7 +36,7 @@ def main():
     D = pickle.load(open("runs/exp/data.pkl", "rb"))
     train_docs = np.stack([doc_vector(e[2]) for e in D["bbc:train"] + D["cnndm:train"][:80]])
     model = load_keras_model("models/brief.h5")
-    splitter, cache, encoder = SentenceSplitter("models/nltk_data"), VectorCache("cache/vectors.h5", WEIGHTS_SHA256), SentenceEncoder()
+    splitter, cache, encoder = SentenceSplitter("models/nltk_data"), VectorCache("cache/vectors.h5", encoder_signature()), SentenceEncoder()
     for spec in ("bbc:test", "cnndm:validation"):
         examples = prepare_examples(load_dataset(spec, str(DEFAULT_DATA), LoadReport(), dedupe=False), splitter,
                                     "oracle", cache, encoder, LoadReport(), min_sentences=1)

@@ -1,13 +1,13 @@
 """Examples (sentences, 12-feature rows, soft-oracle labels, quotes) of the sets cv.py uses -> runs/exp/data.pkl."""
 import pickle, logging
 logging.basicConfig(level=logging.INFO)
-from app.encoder import WEIGHTS_SHA256, SentenceEncoder
+from app.encoder import SentenceEncoder, encoder_signature
 from app.sentences import SentenceSplitter
 from training.data import LoadReport, load_dataset, DEFAULT_DATA
 from training.examples import prepare_examples
 from training.vector_cache import VectorCache
 splitter = SentenceSplitter("models/nltk_data")
-cache = VectorCache("cache/vectors.h5", WEIGHTS_SHA256)
+cache = VectorCache("cache/vectors.h5", encoder_signature())
 enc = SentenceEncoder()
 out = {}
 for spec, dedupe in [("bbc:train", True), ("bbc:validation", True), ("cnndm:train", True)]:  # no test set, no CNN/DM validation

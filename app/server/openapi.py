@@ -1,0 +1,172 @@
+"""The OpenAPI 3.1 description of Brief's HTTP API, served at ``GET /openapi.json``.
+
+Every schema in it is generated from the models in ``app.server.schema``, the same ones that
+validate requests and build responses; only the paths, statuses and the limits taken from the
+app's settings are written here. ``tests/test_openapi.py`` runs schemathesis against it.
+"""
+
+from __future__ import annotations
+
+from flask import Config
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from app.server import schema
+
+REF = "#/components/schemas/{model}"
+REQUESTS = (schema.SingleRequest, schema.BatchRequest)
+RESPONSES = (schema.Result, schema.BatchResults, schema.Error, schema.Health, schema.Ready, schema.ModelCard,
+             schema.DriftReport, schema.Samples)
+
+
+def build_spec(config: Config) -> dict:
+    """The OpenAPI 3.1 document for an app with these settings."""
+    refs, definitions = models_json_schema(
+        [(m, "validation") for m in REQUESTS] + [(m, "serialization") for m in RESPONSES], ref_template=REF)
+    components = definitions["$defs"]
+    components["BatchRequest"]["properties"]["articles"]["maxItems"] = config["MAX_ARTICLES"]
+
+    def ref(model: type[BaseModel]) -> dict:
+        return refs[(model, "serialization" if model in RESPONSES else "validation")]
+
+    def ok(description: str, model: type[BaseModel]) -> dict:
+        return {"description": description, "content": {"application/json": {"schema": ref(model)}}}
+
+    def error(description: str) -> dict:
+        return ok(description, schema.Error)
+
+    spec = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Brief",
+            "version": "1",
+            "description": "Scores every sentence of an article by how likely it belongs in a human summary.",
+        },
+        "paths": {
+            "/api/evaluate": {"post": evaluate_operation(config, ref, error)},
+            "/api/health": {"get": {
+                "summary": "Liveness: the process answers (the model may still be loading)",
+                "responses": {"200": ok("alive", schema.Health)},
+            }},
+            "/api/ready": {"get": {
+                "summary": "Readiness: 200 once this worker's model is loaded and warmed up",
+                "responses": {
+                    "200": ok("ready", schema.Ready),
+                    "503": error("not ready: loading, or why the model could not be loaded (code not_ready)"),
+                },
+            }},
+            "/api/model": {"get": {
+                "summary": "The model card of the loaded model",
+                "responses": {"200": ok("the card", schema.ModelCard), "503": error("not ready")},
+            }},
+            "/api/drift": {"get": {
+                "summary": "Live LSTM score distribution (all workers) against the card's validation distribution",
+                "responses": {
+                    "200": ok("drift report", schema.DriftReport),
+                    "503": error("not ready (not_ready), or the card has no usable reference (drift_unavailable)"),
+                },
+            }},
+            "/api/samples": {"get": {
+                "summary": "The sample articles bundled with the reader page",
+                "responses": {"200": ok("samples", schema.Samples)},
+            }},
+            "/metrics": {"get": {
+                "summary": "Prometheus metrics, summed over all workers",
+                "responses": {"200": {"description": "Prometheus text format",
+                                      "content": {"text/plain": {"schema": {"type": "string"}}}}},
+            }},
+            "/openapi.json": {"get": {
+                "summary": "This document",
+                "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["openapi", "paths"]}}}}},
+            }},
+            "/": {"get": {
+                "summary": "The reader page",
+                "responses": {"200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}},
+            }},
+        },
+        "components": {"schemas": components},
+    }
+    add_access_rules(spec, config)
+    return spec
+
+
+# Where API keys and rate limits apply (app.server.auth.needs_key): evaluate, and the ops endpoints
+# when PROTECT_OPS is on.
+GUARDED_PATHS = ("/api/evaluate",)
+OPS_PATHS = ("/metrics", "/api/model", "/api/drift")
+SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer KEY"},
+    "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+}
+
+
+def add_access_rules(spec: dict, config: Config) -> None:
+    """The key requirement (401) and the rate limits (429) where the settings turn them on."""
+    guarded = GUARDED_PATHS + (OPS_PATHS if config["PROTECT_OPS"] else ())
+    keys, limits = bool(config["API_KEYS_FILE"]), bool(config["RATE_LIMIT"])
+    if keys:
+        spec["components"]["securitySchemes"] = SECURITY_SCHEMES
+    error = {"content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}}
+    for path in guarded:
+        for operation in spec["paths"][path].values():
+            if keys:
+                operation["security"] = [{"bearer": []}, {"apiKey": []}]
+                operation["responses"]["401"] = {
+                    "description": "no API key, or not a valid one: unauthorized", **error,
+                    "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}}}
+            if limits:
+                operation["responses"]["429"] = {
+                    "description": f"over the client's budget ({config['RATE_LIMIT']}): rate_limited", **error,
+                    "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1},
+                                                "description": "seconds to wait before trying again"}}}
+            if limits and path == "/api/evaluate":
+                operation["responses"]["413"]["description"] += "; too_many_sentences for the client's whole budget"
+
+
+def evaluate_operation(config: Config, ref, error) -> dict:
+    limit = config["MAX_CONTENT_LENGTH"]
+    fetching = "on" if config["FETCH_URLS"] else "off on this server (BRIEF_FETCH_URLS)"
+    text_body = {"type": "string", "minLength": 1, "maxLength": limit}
+    return {
+        "summary": "Score an article's sentences and pick the highlights",
+        "description": (
+            "One article as text/plain or text/html (options in the query), or JSON: one article "
+            "``{\"text\": ...}``, ``{\"html\": ...}`` or ``{\"url\": ...}``, or a batch ``{\"articles\": [...]}`` "
+            "answered as ``{\"results\": [...]}`` in the same order. JSON options win over the query's. "
+            f"Fetching URLs is {fetching}. Limits: a body of {limit} bytes, {config['MAX_ARTICLES']} articles, "
+            f"{config['MAX_SENTENCES']} sentences in all; the body must arrive within {config['BODY_TIMEOUT']} s; "
+            f"a fetched page of {config['FETCH_MAX_BYTES']} bytes."
+        ),
+        "parameters": [
+            {"name": "top", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}},
+            {"name": "model", "in": "query", "required": False, "schema": {"enum": ["lstm", "luhn"]}},
+            {"name": "title", "in": "query", "required": False, "schema": {"type": "string"},
+             "description": "the title of a text/plain or text/html article"},
+        ],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/plain": {"schema": text_body},
+                "text/html": {"schema": text_body},
+                "application/json": {"schema": {"oneOf": [ref(schema.SingleRequest), ref(schema.BatchRequest)]}},
+            },
+        },
+        "responses": {
+            "200": {"description": "the scored article, or the batch's results in order", "content": {
+                "application/json": {"schema": {"oneOf": [ref(schema.Result), ref(schema.BatchResults)]}}}},
+            "400": error("the body cannot be read or decoded: invalid_utf8, malformed_json, malformed_body"),
+            "408": error("the body did not arrive within the time limit: body_timeout"),
+            "413": error("too large: body_too_large, too_many_articles, too_many_sentences, page_too_large"),
+            "414": {"description": "request line (URL with query) over gunicorn's limit_request_line: refused by "
+                                   "the server itself, before the app, with an HTML page",
+                    "content": {"text/html": {"schema": {"type": "string"}}}},
+            "415": error("not text/plain, text/html or application/json in UTF-8: unsupported_media_type; "
+                         "a fetched page that is not HTML: not_html"),
+            "422": error("decodes but is invalid: empty_article, no_sentences, no_article_text, invalid_request, "
+                         "invalid_top, unknown_model; a URL refused: url_not_allowed, url_fetching_off"),
+            "502": error("the page could not be fetched: fetch_failed"),
+            "503": error("the model is not loaded (yet): not_ready"),
+            "504": error("the page did not arrive in time: fetch_timeout"),
+        },
+    }

@@ -1,0 +1,240 @@
+"""The request and response shapes of ``POST /api/evaluate`` (and the other endpoints), defined once.
+
+pydantic models: validation, its error messages and ``/openapi.json`` (``app.server.openapi``)
+all come from these. A validation error becomes one ``APIError`` with a stable code:
+
+| what is wrong | status | code |
+|---|---|---|
+| ``top`` | 422 | ``invalid_top`` |
+| ``model`` | 422 | ``unknown_model`` |
+| an article that is empty or only whitespace | 422 | ``empty_article`` |
+| a string with a lone surrogate (JSON escapes can smuggle one in) | 400 | ``invalid_utf8`` |
+| more articles than ``MAX_ARTICLES`` | 413 | ``too_many_articles`` |
+| anything else (shape, types, not exactly one of text/html/url) | 422 | ``invalid_request`` |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
+
+from app.errors import APIError
+
+SOURCES = ("text", "html", "url")  # an article comes as exactly one of these
+
+
+def whole_number(value: Any) -> Any:
+    """JSON's 3.0 is a whole number too; 3.5 and true are not (checked strictly after this)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Top = Annotated[int, Field(strict=True, ge=1, description="how many highlights (default 5)"),
+                BeforeValidator(whole_number)]
+Method = Annotated[Literal["lstm", "luhn"], Field(description="the trained LSTM, or Luhn's method")]
+
+
+class Article(BaseModel):
+    """One article, as exactly one of ``text``, ``html`` (a web page) or ``url`` (fetched by the server)."""
+
+    model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": [s]} for s in SOURCES]})
+
+    text: str = Field(None, min_length=1, description="the article as plain text; must hold a word")
+    html: str = Field(None, min_length=1, description="a web page: its article's text and title are extracted")
+    url: str = Field(None, min_length=1, max_length=2048,
+                     description="an http(s) page the server fetches, where BRIEF_FETCH_URLS is on")
+    title: str | None = Field(None, description="the title (for HTML and URLs, the page's own by default)")
+
+    @model_validator(mode="after")
+    def exactly_one_source(self) -> "Article":
+        given = [s for s in SOURCES if getattr(self, s) is not None]
+        if len(given) != 1:
+            raise PydanticCustomError("one_source", "an article needs exactly one of text, html or url, not {given}",
+                                      {"given": given or "none"})
+        if not getattr(self, given[0]).strip():
+            raise PydanticCustomError("empty_article", "the {source} is empty or only whitespace", {"source": given[0]})
+        return self
+
+    @property
+    def source(self) -> str:
+        return next(s for s in SOURCES if getattr(self, s) is not None)
+
+
+class SingleRequest(Article):
+    """One article and the options."""
+
+    # A body with "articles" is a batch, whatever else it holds.
+    model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": [s]} for s in SOURCES],
+                                                 "not": {"required": ["articles"]}})
+
+    top: Top = None
+    model: Method = None
+
+
+class BatchRequest(BaseModel):
+    """Several articles, scored together, answered in order (``maxItems`` is the service's ``MAX_ARTICLES``)."""
+
+    articles: list[Article] = Field(min_length=1)
+    top: Top = None
+    model: Method = None
+
+
+@dataclass
+class EvaluateRequest:
+    """What the service scores: the articles, and the options in force."""
+
+    articles: list[Article]
+    top: int
+    method: str
+    batch: bool  # answer {"results": [...]} rather than one result
+
+
+def read_json_request(body: Any, top: int, method: str, max_articles: int) -> EvaluateRequest:
+    """A decoded JSON body as an ``EvaluateRequest``; ``top`` and ``method`` hold unless the body sets them."""
+    if not isinstance(body, dict):
+        raise APIError(422, "invalid_request", 'the JSON body must be an object: {"text": ...} or {"articles": [...]}')
+    batch = "articles" in body
+    if batch and isinstance(body["articles"], list) and len(body["articles"]) > max_articles:
+        raise APIError(413, "too_many_articles",
+                       f"{len(body['articles'])} articles in one request; the limit is {max_articles}")
+    model = BatchRequest if batch else SingleRequest
+    try:
+        parsed = model.model_validate(body)
+    except ValidationError as e:
+        raise validation_error(e, batch) from None
+    articles = parsed.articles if batch else [Article.model_construct(
+        **{name: getattr(parsed, name) for name in (*SOURCES, "title")})]
+    return EvaluateRequest(articles, parsed.top or top, parsed.model or method, batch)
+
+
+def read_article(fields: dict) -> Article:
+    """One article from its fields (``text``/``html``/``url``, ``title``), or the ``APIError`` saying what is wrong."""
+    try:
+        return Article.model_validate(fields)
+    except ValidationError as e:
+        raise validation_error(e, False) from None
+
+
+_TOP = TypeAdapter(Top)
+_METHOD = TypeAdapter(Method)
+
+
+def read_query_option(name: Literal["top", "model"], value: str | int) -> Any:
+    """``top`` (a whole number, also as a string) or ``model`` from the query string."""
+    if name == "top" and isinstance(value, str):
+        try:
+            value = int(value)
+        except ValueError:
+            pass
+    try:
+        return (_TOP if name == "top" else _METHOD).validate_python(value)
+    except ValidationError as e:
+        raise validation_error(e, False, prefix=(name,)) from None
+
+
+def validation_error(e: ValidationError, batch: bool, prefix: tuple = ()) -> APIError:
+    """The first of pydantic's errors as an ``APIError`` with this module's codes and a message naming the field."""
+    error = e.errors(include_url=False)[0]
+    loc = prefix + tuple(error["loc"])
+    field = loc[-1] if loc and isinstance(loc[-1], str) else None
+    if batch and len(loc) >= 2 and loc[0] == "articles" and isinstance(loc[1], int):
+        where = f"article {loc[1]}"
+    else:
+        where = "the article" if error["type"] in ("empty_article", "one_source") or field in SOURCES else "the body"
+    if error["type"] == "empty_article" or (error["type"] == "string_too_short" and field in SOURCES):
+        return APIError(422, "empty_article", f"{where} is empty or only whitespace")
+    if error["type"] == "string_unicode":
+        return APIError(400, "invalid_utf8", f"{where}: {'.'.join(map(str, loc))} is not valid Unicode (a lone surrogate)")
+    if field == "top" and loc[0] == "top":
+        return APIError(422, "invalid_top", f"top must be a positive whole number, not {error.get('input')!r}")
+    if field == "model" and loc[0] == "model":
+        return APIError(422, "unknown_model", f"model must be one of ['lstm', 'luhn'], not {error.get('input')!r}")
+    path = ".".join(str(part) for part in loc)
+    return APIError(422, "invalid_request", f"{where}: {path + ': ' if path else ''}{error['msg']}")
+
+
+# --- responses ---------------------------------------------------------------------------------
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ScoredSentence(Strict):
+    index: int = Field(ge=0, description="position in the article (0 = first sentence)")
+    sent: str = Field(description="the sentence, exactly ``text[start:end]``")
+    score: float = Field(ge=0, le=1)
+    start: int = Field(ge=0, description="offset in Unicode code points")
+    end: int = Field(ge=0)
+    scroll: float = Field(ge=0, le=100, description="where the sentence starts, as a percentage of the article")
+
+
+class Result(Strict):
+    """One scored article. ``text`` (and ``url``) only for HTML and URL input: the text the offsets index."""
+
+    model: str = Field(description="the model card's id, or the other method's name")
+    title: str | None
+    scored_article_sentences: list[ScoredSentence] = Field(min_length=1, description="best first; ties in document order")
+    highlights: list[Annotated[int, Field(ge=0)]] = Field(description="indices of the top sentences, in document order")
+    text: str = Field(None, description="the article's text as extracted from the HTML or the page")
+    url: str = Field(None, description="the page's address after redirects")
+
+
+class BatchResults(Strict):
+    results: list[Result]
+
+
+class ErrorDetail(Strict):
+    code: str = Field(description="stable and machine-readable")
+    message: str = Field(description="for people")
+
+
+class Error(Strict):
+    """Every error has this shape."""
+
+    error: ErrorDetail
+
+
+class Health(Strict):
+    status: Literal["ok"]
+
+
+class Ready(Strict):
+    status: Literal["ready"]
+    model: str
+    worker: int = Field(description="the answering worker's pid")
+
+
+class ModelCard(BaseModel):
+    id: str
+
+
+class Histogram(BaseModel):
+    counts: list[Annotated[int, Field(ge=0)]]
+    proportions: list[Annotated[float, Field(ge=0, le=1)]]
+
+
+class DriftReport(BaseModel):
+    model: str
+    status: Literal["ok", "warn", "alert", "insufficient_data"]
+    n: int = Field(ge=0)
+    reference_n: int = Field(ge=0)
+    psi: Annotated[float, Field(ge=0)] | None
+    ks: Annotated[float, Field(ge=0, le=1)] | None
+    ks_pvalue: Annotated[float, Field(ge=0, le=1)] | None
+    thresholds: dict
+    bin_edges: list[float] = Field(min_length=21, max_length=21)
+    live: Histogram
+    reference: Histogram
+
+
+class Sample(BaseModel):
+    id: str
+    title: str
+    text: str
+
+
+class Samples(BaseModel):
+    samples: list[Sample]

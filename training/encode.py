@@ -1,0 +1,53 @@
+"""The encode stage on its own: fill the vector cache for data sets before training or evaluating.
+
+    nohup python -m training.encode --data bbc:train --data cnndm:train_lowercased~12000 > runs/encode.log 2>&1 &
+
+Encoding is most of a large run's time (about a million CNN/DailyMail sentences take an hour on
+two cores), so it can run in the background with a log: every chunk is appended to the cache as
+soon as it is encoded, progress lines give the rate and an ETA, and a run that was stopped goes on
+where it stopped when started again. ``training.train`` and ``training.evaluate`` then find every
+vector cached. Sets are encoded in the order given, so name the ones needed first first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from app.encoder import SentenceEncoder
+from app.sentences import SentenceSplitter
+from training.data import DEFAULT_DATA, LoadReport, load_dataset
+from training.vector_cache import VectorCache
+
+log = logging.getLogger("training.encode")
+
+
+def encode_sets(specs: list[str], data_root: str, cache: VectorCache, splitter: SentenceSplitter,
+                encoder: SentenceEncoder) -> dict[str, int]:
+    """Encode every sentence of each set that the cache lacks; returns how many were encoded per set."""
+    encoded = {}
+    for spec in specs:
+        articles = load_dataset(spec, data_root, LoadReport(), dedupe=False)
+        sentences = [s.text for a in articles for s in splitter.split(a.text)]
+        log.info("%s: %d articles, %d sentences, %d not cached", spec, len(articles), len(sentences),
+                 len(cache.missing(sentences)))
+        encoded[spec] = cache.fill(sentences, encoder)
+    return encoded
+
+
+def main(argv: list[str] | None = None) -> dict[str, int]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", action="append", required=True,
+                        help="bbc:<split>, cnndm:<name>, inshorts:<name> or a .jsonl[.gz] path (with [a:b] or ~N); repeatable")
+    parser.add_argument("--data-root", default=str(DEFAULT_DATA))
+    parser.add_argument("--nltk-data", default="models/nltk_data")
+    parser.add_argument("--cache", default="cache/vectors.h5")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    encoder = SentenceEncoder()
+    return encode_sets(args.data, args.data_root, VectorCache(args.cache, encoder.signature),
+                       SentenceSplitter(args.nltk_data), encoder)
+
+
+if __name__ == "__main__":
+    main()
