@@ -426,11 +426,17 @@ def test_a_client_that_waits_retry_after_is_served_again(secure):
 def test_the_sentence_budget_counts_scored_sentences(secure):
     key = secure.keys["reader"]
     text = " ".join(f"Sentence {i} is about the harbour." for i in range(40))
-    first, second, third = (post(secure, key, text) for _ in range(3))
-    assert first.status_code == 200 and second.status_code == 200
-    assert (first.headers["RateLimit-Limit"], first.headers["RateLimit-Remaining"]) == (str(SENTENCES), "60")
-    assert third.status_code == 429 and third.json()["error"]["code"] == "rate_limited"
-    assert "sentences" in third.json()["error"]["message"] and int(third.headers["Retry-After"]) <= WINDOW
+    # Sent together, so that all three fall in one window however slowly each is scored: two fit in 100.
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(pool.map(lambda _: post(secure, key, text), range(3)))
+    assert sorted(a.status_code for a in answers) == [200, 200, 429]
+    served = [a for a in answers if a.status_code == 200]
+    assert {a.headers["RateLimit-Limit"] for a in served} == {str(SENTENCES)}
+    # what was left when each answer was made: 60 after one charge, 20 after both (if both came first)
+    assert {a.headers["RateLimit-Remaining"] for a in served} <= {"60", "20"}
+    refused = next(a for a in answers if a.status_code == 429)
+    assert refused.json()["error"]["code"] == "rate_limited" and "sentences" in refused.json()["error"]["message"]
+    assert 1 <= int(refused.headers["Retry-After"]) <= WINDOW
     too_big = post(secure, key, " ".join(f"Line {i} is here." for i in range(SENTENCES + 1)))
     assert too_big.status_code == 413 and too_big.json()["error"]["code"] == "too_many_sentences"
 
@@ -540,6 +546,6 @@ def test_a_short_soak_with_keys_and_budgets_gets_no_5xx_and_a_429_only_when_over
     assert report["status_429"] > 0 and report["by_kind"]["no-key"]["statuses"].keys() == {"401"}
     assert report["request_ids_missing"] == 0 and report["request_ids_repeated"] == 0
     assert report["request_log"]["ids_not_in_log"] == 0 and report["request_log"]["ids_repeated_in_log"] == 0
-    assert report["budgets"]["clients"] == 3
+    assert report["budgets"]["clients"] >= 3  # the soak's 3, and the earlier tests' clients in the same log
     assert report["budgets"]["windows_over_budget"] == [] and report["budgets"]["refusals_with_room"] == []
     assert rc == 0
