@@ -41,7 +41,8 @@ control_socket_disable = True  # no gunicornc; and two servers on one machine wo
 limit_request_line = 4094
 limit_request_fields = 50
 limit_request_field_size = 8190
-accesslog = os.environ.get("BRIEF_ACCESS_LOG", "-")
+# The app logs one JSON line per request itself (app/server/request_log.py); BRIEF_ACCESS_LOG=- adds gunicorn's.
+accesslog = os.environ.get("BRIEF_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("BRIEF_LOG_LEVEL", "info")
 

@@ -35,6 +35,12 @@ DEFAULTS = {
     "FETCH_MAX_BYTES": 2 << 20,  # bytes of a fetched page; larger is refused (413 page_too_large)
     "FETCH_CONNECT_TIMEOUT": 5,  # seconds to connect to a page's server (504 fetch_timeout beyond)
     "FETCH_TIMEOUT": 15,  # seconds for a whole fetch, redirects included (504 fetch_timeout beyond)
+    "API_KEYS_FILE": "",  # file of key hashes and client names (`brief keys new NAME`); empty: no keys needed
+    "PROTECT_OPS": False,  # with keys on, /metrics, /api/model and /api/drift need a key too
+    "RATE_LIMIT": "",  # per client, e.g. "60 requests/minute, 20000 sentences/minute"; empty: no limit
+    "RATE_LIMIT_STORAGE": "memory://",  # where counts live: memory:// is this process only; redis://host:6379/0 is shared
+    "PROXIES": 0,  # reverse proxies in front whose X-Forwarded-For is trusted (0: the peer is the client)
+    "CORS_ORIGINS": "",  # origins whose pages may read API answers, comma-separated ("*": any); empty: none
 }
 
 
@@ -43,6 +49,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app import metrics
     from app.errors import register_error_handlers
     from app.routes import bp
+    from app.server import auth, headers, proxy, rate_limits, request_log
     from app.server.openapi import build_spec
     from app.service import BriefService
 
@@ -50,6 +57,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     read_settings(app.config, test_config)
     app.logger.setLevel(str(app.config["LOG_LEVEL"]).upper())  # app.service logs to this ("app") logger
     register_error_handlers(app)
+    # Order matters: each request gets its id first (so even a 401 carries one), then its key is
+    # checked, then its budget charged; the request log's line is written last.
+    proxy.install(app)
+    request_log.install(app)
+    auth.install(app)
+    rate_limits.install(app)
+    headers.install(app)
     metrics.instrument(app)
     app.register_blueprint(bp)
     app.extensions["openapi"] = build_spec(app.config)

@@ -4,6 +4,7 @@
     brief highlight --json --top 3 --model luhn *.txt            # one JSON line per input
     brief highlight --server http://localhost:8000 story.txt     # a running service scores it
     brief serve --port 8000                                      # gunicorn, as `make serve` runs it
+    brief keys new news-desk                                     # an API key, and its line for the keys file
     brief train ... / brief evaluate ...                         # python -m training.train / training.evaluate
 
 Each subcommand is one ``Command`` in ``COMMANDS``: its name, help, arguments and what it runs.
@@ -87,6 +88,8 @@ def configure_highlight(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--server", metavar="URL",
                         help="score with a running Brief service at URL instead of loading the model here "
                              "(URL inputs are then fetched by the service, under its own rules)")
+    parser.add_argument("--api-key", default=os.environ.get("BRIEF_API_KEY"),
+                        help="the key to send to --server, if it wants one (default: $BRIEF_API_KEY)")
     parser.add_argument("--title", help="the article's title (default: the page's own, for HTML)")
     parser.add_argument("--as", dest="read_as", choices=["auto", "text", "html"], default="auto",
                         help="read files as text or HTML (default: HTML for .html files and documents that look "
@@ -153,8 +156,11 @@ def score_here(fields: dict, args: argparse.Namespace) -> dict:
 def score_remotely(fields: dict, args: argparse.Namespace) -> dict:
     """``POST /api/evaluate`` to the service at ``--server``."""
     body = {k: v for k, v in fields.items() if v is not None} | {"top": args.top, "model": args.model}
+    headers = {"Content-Type": "application/json"}
+    if args.api_key:
+        headers["Authorization"] = f"Bearer {args.api_key}"
     request = urllib.request.Request(args.server.rstrip("/") + "/api/evaluate", data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"}, method="POST")
+                                     headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=300) as response:
             return json.loads(response.read())
@@ -179,6 +185,30 @@ def format_highlights(result: dict, name: str | None, first: bool) -> str:
         s = by_index[index]
         lines.append(f"  score {s['score']:.2f} · {s['scroll']:5.1f}%  {s['sent']}")
     return "\n".join(lines)
+
+
+# --- brief keys ------------------------------------------------------------------------------------
+
+
+def configure_keys(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="keys_action", metavar="ACTION", required=True)
+    new = actions.add_parser("new", help="make a key for a client: the key on line 1, its keys-file line on line 2")
+    new.add_argument("name", help="the client's name, as the logs and rate limits will show it")
+
+
+def run_keys(args: argparse.Namespace, _: list[str]) -> int:
+    """Print the new key (line 1, for the client) and its line for the keys file (line 2, for the server)."""
+    from app.server.auth import new_key
+
+    try:
+        key, line = new_key(args.name)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    print(key)
+    print(line)
+    print(f"Give the key on the first line to {args.name}; it is not stored anywhere. Append the second line to "
+          "the file BRIEF_API_KEYS_FILE names (the server reads it again when it changes).", file=sys.stderr)
+    return EXIT_OK
 
 
 # --- brief serve, train, evaluate ----------------------------------------------------------------
@@ -215,6 +245,7 @@ COMMANDS = [
             configure_highlight, run_highlight),
     Command("serve", "serve the API and the reader page with gunicorn, as `make serve` does",
             configure_serve, run_serve),
+    Command("keys", "make API keys for BRIEF_API_KEYS_FILE", configure_keys, run_keys),
     Command("train", "train a model: python -m training.train with these arguments (`brief train --help`; "
                      "`make train`'s recipe: --units 128 --bidirectional --loss listwise --restarts 3 --ensemble)",
             configure_passthrough, run_module("training.train"), passthrough=True),

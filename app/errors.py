@@ -17,19 +17,20 @@ log = logging.getLogger(__name__)
 class APIError(Exception):
     """An error with its HTTP status, a short machine-readable code and a message for people."""
 
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers or {}  # e.g. WWW-Authenticate on a 401, Retry-After on a 429
 
 
 def error_response(status: int, code: str, message: str) -> tuple[Response, int]:
     return jsonify(error={"code": code, "message": message}), status
 
 
-def handle_api_error(e: APIError) -> tuple[Response, int]:
-    return error_response(e.status, e.code, e.message)
+def handle_api_error(e: APIError) -> tuple[Response, int, dict[str, str]]:
+    return (*error_response(e.status, e.code, e.message), e.headers)
 
 
 def handle_http_exception(e: HTTPException) -> Response:

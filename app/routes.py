@@ -8,6 +8,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 
 from app import metrics
 from app.sample_articles import load_samples
+from app.server.rate_limits import admit_sentences
 from app.server.request import parse_evaluate
 from app.service import BriefService
 
@@ -46,7 +47,7 @@ def model_card():
 def evaluate():
     config = current_app.config
     parsed = parse_evaluate(request, config["DEFAULT_TOP"], config["MAX_ARTICLES"], config["BODY_TIMEOUT"])
-    results = [r.model_dump(exclude_unset=True) for r in service().evaluate(parsed)]
+    results = [r.model_dump(exclude_unset=True) for r in service().evaluate(parsed, admit=admit_sentences)]
     return jsonify({"results": results} if parsed.batch else results[0])
 
 

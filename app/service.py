@@ -7,6 +7,7 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 from app import metrics
 from app.drift import drift_report
@@ -86,8 +87,11 @@ class BriefService:
             raise APIError(503, "not_ready", self.reason)
         return self.summarizer
 
-    def evaluate(self, request: EvaluateRequest) -> list[Result]:
-        """Read every article (HTML extracted, URLs fetched), score them (encoded together), one result each."""
+    def evaluate(self, request: EvaluateRequest, admit: Callable[[int], None] = lambda count: None) -> list[Result]:
+        """Read every article (HTML extracted, URLs fetched), score them (encoded together), one result each.
+
+        ``admit`` gets the request's sentence count before the expensive part; it may refuse by raising.
+        """
         summarizer = self.ready()
         documents = [self.read(article, f"article {i}" if request.batch else None)
                      for i, article in enumerate(request.articles)]
@@ -100,6 +104,7 @@ class BriefService:
         if 0 in counts:
             where = f"article {counts.index(0)}" if request.batch else "the article"
             raise APIError(422, "no_sentences", f"{where} has no sentence with a word in it")
+        admit(sum(counts))
         scored = summarizer.score_sentences(articles, request.method)
         model = summarizer.model_id if request.method == "lstm" else request.method
         # the pick rule chosen with the model on validation; Luhn's baseline takes its top K

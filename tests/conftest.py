@@ -3,13 +3,17 @@
 ``client`` runs without a model (its paths point at files that do not exist), so it answers at
 once: it covers everything decided before the model is needed, and the not-ready states.
 ``server`` is the real thing: gunicorn with 2 workers on a free local port, serving the bundled
-``models/brief.h5``; tests that use it are marked slow.
+``models/brief.h5``; tests that use it are marked slow. ``redis_url`` is a real redis-server of the
+test's own, on a free loopback port, for the rate limits that workers share.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,3 +112,41 @@ def fetching_server(tmp_path_factory):
         yield server
     finally:
         stop_gunicorn(server)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    """A redis-server of this module's own on loopback (no persistence), stopped afterwards."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("needs redis-server (apt-get install redis-server)")
+    import redis
+
+    port = free_port()
+    folder = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen([binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+                                "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url, socket_timeout=1)
+    try:
+        for _ in range(100):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if process.poll() is not None:
+                    pytest.fail(f"redis-server exited with {process.returncode}")
+                time.sleep(0.05)
+        else:
+            pytest.fail("redis-server did not answer PING within 5 s")
+        yield url
+    finally:
+        client.close()
+        process.terminate()
+        process.wait(10)

@@ -14,15 +14,18 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from app.server.auth import new_key
+from tests.conftest import START_TIMEOUT, start_gunicorn, stop_gunicorn, wait_until_ready
 
 # 413 is the right answer to a batch over the spec's maxItems (the articles limit), and gunicorn's
-# 414 to a query string too long to read, so both count as rejections.
+# 414 to a query string too long to read, so both count as rejections (and, with keys on, 401).
 CONFIG = SchemathesisConfig.from_dict({
-    "checks": {"negative_data_rejection": {"expected-statuses": ["400", "405", "413", "414", "415", "422"]}},
+    "checks": {"negative_data_rejection": {"expected-statuses": ["400", "401", "405", "413", "414", "415", "422"]}},
 })
 
 
 EXAMPLES = 40  # per operation and mode (8 operations x 2 modes): well under a minute on 2 cores
+KEYED_EXAMPLES = 10  # per operation, valid requests only, with keys and rate limits on
 
 
 @pytest.fixture(scope="module")
@@ -54,26 +57,65 @@ def operations(api_schema) -> list:
 
 # schemathesis' own pytest plugin (schema.parametrize) does not run under pytest 9, so each
 # operation's strategy is driven with hypothesis directly; call_and_validate runs every check.
-@pytest.mark.slow
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value)
-def test_every_response_matches_the_openapi_description(api_schema, mode):
+def fuzz(api_schema, mode: GenerationMode, headers: dict | None = None, examples: int = EXAMPLES) -> list[str]:
+    """Every operation's generated requests, each validated against the description; the labels tested."""
     tested = []
     for operation in operations(api_schema):
         if mode is GenerationMode.NEGATIVE and not (len(operation.body) or len(operation.query)):
             continue  # no input to get wrong
 
         @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
         def call(case):
-            case.call_and_validate(timeout=60, excluded_checks=[positive_data_acceptance],
+            case.call_and_validate(timeout=60, headers=headers, excluded_checks=[positive_data_acceptance],
                                    additional_checks=[accepts_valid_data])
 
         call()
         tested.append(operation.label)
-    # every operation but GET /openapi.json itself (schemathesis leaves it out); only evaluate takes input
-    assert tested == (["POST /api/evaluate"] if mode is GenerationMode.NEGATIVE else
-                      ["GET /", "GET /api/drift", "POST /api/evaluate", "GET /api/health", "GET /api/model",
-                       "GET /api/ready", "GET /api/samples", "GET /metrics"])
+    return tested
+
+
+# every operation but GET /openapi.json itself (schemathesis leaves it out); only evaluate takes input
+ALL_OPERATIONS = ["GET /", "GET /api/drift", "POST /api/evaluate", "GET /api/health", "GET /api/model",
+                  "GET /api/ready", "GET /api/samples", "GET /metrics"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value)
+def test_every_response_matches_the_openapi_description(api_schema, mode):
+    tested = fuzz(api_schema, mode)
+    assert tested == (["POST /api/evaluate"] if mode is GenerationMode.NEGATIVE else ALL_OPERATIONS)
+
+
+@pytest.fixture(scope="module")
+def keyed(tmp_path_factory, redis_url):
+    """gunicorn with API keys (ops included) and rate limits in Redis, and its one key; budgets too large to reach."""
+    folder = tmp_path_factory.mktemp("keyed")
+    key, line = new_key("schemathesis")
+    (folder / "keys").write_text(line + "\n")
+    server = start_gunicorn(folder / "gunicorn.log", tmp_path_factory.mktemp("prometheus-keyed"),
+                            API_KEYS_FILE=str(folder / "keys"), PROTECT_OPS="true",
+                            RATE_LIMIT="100000 requests/minute, 100000000 sentences/minute",
+                            RATE_LIMIT_STORAGE=redis_url)
+    try:
+        wait_until_ready(server, START_TIMEOUT)
+        yield server, key
+    finally:
+        stop_gunicorn(server)
+
+
+@pytest.mark.slow
+def test_with_keys_and_limits_on_every_response_matches_the_description(keyed):
+    """Valid requests with the key sent (input validation is fuzzed above, so fewer examples); schemathesis'
+    ignored_auth check also sends each keyed operation without the key and with a wrong one, and fails
+    unless the server refuses both."""
+    server, key = keyed
+    api_schema = schemathesis.openapi.from_url(server.url + "/openapi.json", config=CONFIG)
+    evaluate = api_schema.raw_schema["paths"]["/api/evaluate"]["post"]
+    assert {"401", "429"} <= set(evaluate["responses"]) and evaluate["security"]
+    tested = fuzz(api_schema, GenerationMode.POSITIVE, headers={"Authorization": f"Bearer {key}"},
+                  examples=KEYED_EXAMPLES)
+    assert tested == ALL_OPERATIONS
 
 
 @pytest.mark.slow

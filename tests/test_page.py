@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import requests
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
@@ -39,6 +40,12 @@ def open_page(browser, url: str):
     page.on("request", lambda request: page.requests_seen.append(request.url))
     page.errors_seen = []
     page.on("pageerror", lambda error: page.errors_seen.append(str(error)))
+    # What the browser blocks under the page's Content-Security-Policy, as the page itself sees it.
+    page.add_init_script("window.cspViolations = [];"
+                         "document.addEventListener('securitypolicyviolation',"
+                         " e => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));")
+    page.console_seen = []
+    page.on("console", lambda message: page.console_seen.append(message.text))
     page.goto(url + "/")
     page.wait_for_selector("body[data-ready=true]")
     return context, page
@@ -120,9 +127,24 @@ def test_reader_highlights_a_sample_and_scrolls_to_a_highlight(page, server):
     page.screenshot(path=str(ARTIFACTS / "page.png"), full_page=True)
     assert (ARTIFACTS / "page.png").stat().st_size > 10_000
 
-    # nothing was fetched from anywhere but the service itself, and no script failed
+    # nothing was fetched from anywhere but the service itself, no script failed, the policy blocked nothing
     assert page.requests_seen and all(url.startswith(server.url) for url in page.requests_seen)
     assert page.errors_seen == []
+    assert page.evaluate("window.cspViolations") == []
+    assert not [m for m in page.console_seen if "Content Security Policy" in m]
+
+
+def test_the_page_is_served_under_a_policy_the_browser_enforces(page, server):
+    policy = requests.get(server.url + "/", timeout=10).headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert page.evaluate("window.cspViolations") == []  # the page's own script and style loaded
+    assert page.get_attribute("body", "data-ready") == "true"
+    # An inline script is what the policy exists to stop: the browser refuses and reports it.
+    page.evaluate("() => { const s = document.createElement('script');"
+                  " s.textContent = 'document.body.dataset.inline = 1'; document.head.append(s); }")
+    page.wait_for_function("() => window.cspViolations.length > 0")
+    assert page.evaluate("window.cspViolations")[0].startswith("script-src")
+    assert page.get_attribute("body", "data-inline") is None
 
 
 def test_switching_to_luhn_rescores_with_luhn(page):
@@ -190,6 +212,7 @@ def test_a_pasted_web_page_shows_its_article_text_and_runs_none_of_its_markup(pa
     assert page.locator("#article .sentence").count() == 3
     assert page.get_attribute("body", "data-pwned") is None
     assert page.errors_seen == []
+    assert page.evaluate("window.cspViolations") == []
 
 
 def test_the_url_box_is_there_only_when_the_service_fetches(page, fetching_page):

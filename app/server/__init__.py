@@ -1,2 +1,3 @@
 """The HTTP side of the service: request bodies, the request and response models, the OpenAPI
-description; and running under gunicorn: which model each worker serves, and reload hand-overs."""
+description; what it needs to face the internet (API keys, rate limits, request ids and logs, browser
+headers); and running under gunicorn: which model each worker serves, and reload hand-overs."""

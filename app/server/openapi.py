@@ -35,7 +35,7 @@ def build_spec(config: Config) -> dict:
     def error(description: str) -> dict:
         return ok(description, schema.Error)
 
-    return {
+    spec = {
         "openapi": "3.1.0",
         "info": {
             "title": "Brief",
@@ -87,6 +87,41 @@ def build_spec(config: Config) -> dict:
         },
         "components": {"schemas": components},
     }
+    add_access_rules(spec, config)
+    return spec
+
+
+# Where API keys and rate limits apply (app.server.auth.needs_key): evaluate, and the ops endpoints
+# when PROTECT_OPS is on.
+GUARDED_PATHS = ("/api/evaluate",)
+OPS_PATHS = ("/metrics", "/api/model", "/api/drift")
+SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer KEY"},
+    "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+}
+
+
+def add_access_rules(spec: dict, config: Config) -> None:
+    """The key requirement (401) and the rate limits (429) where the settings turn them on."""
+    guarded = GUARDED_PATHS + (OPS_PATHS if config["PROTECT_OPS"] else ())
+    keys, limits = bool(config["API_KEYS_FILE"]), bool(config["RATE_LIMIT"])
+    if keys:
+        spec["components"]["securitySchemes"] = SECURITY_SCHEMES
+    error = {"content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}}
+    for path in guarded:
+        for operation in spec["paths"][path].values():
+            if keys:
+                operation["security"] = [{"bearer": []}, {"apiKey": []}]
+                operation["responses"]["401"] = {
+                    "description": "no API key, or not a valid one: unauthorized", **error,
+                    "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}}}
+            if limits:
+                operation["responses"]["429"] = {
+                    "description": f"over the client's budget ({config['RATE_LIMIT']}): rate_limited", **error,
+                    "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1},
+                                                "description": "seconds to wait before trying again"}}}
+            if limits and path == "/api/evaluate":
+                operation["responses"]["413"]["description"] += "; too_many_sentences for the client's whole budget"
 
 
 def evaluate_operation(config: Config, ref, error) -> dict:

@@ -6,6 +6,7 @@
 const TOP = 5; // tier 1: Brief's "Top Highlights"
 const TIER2_SHARE = 0.15; // tier 2: the next best, up to 15% of the sentences
 
+const KEY_STORE = "brief-api-key"; // sessionStorage: the key lives as long as this tab
 const $ = (id) => document.getElementById(id);
 // A web page rather than text: the same rule as app/ingest/extraction.py's looks_like_html.
 const HTML_START = /^\s*(<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>])/i;
@@ -121,16 +122,21 @@ async function submit(event) {
   setStatus(url ? "Fetching and scoring…" : "Scoring…");
   $("submit").disabled = true;
   try {
+    const headers = { "Content-Type": "application/json" };
+    const key = $("api-key").value.trim();
+    if (key) headers.Authorization = `Bearer ${key}`;
     const response = await fetch("/api/evaluate", {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers,
       body: JSON.stringify({ ...source, title, model, top: TOP }),
     });
     const body = await response.json();
+    if (response.status === 401) $("key-row").hidden = false; // this server wants an API key: ask for it
     if (!response.ok) {
       setStatus(body.error ? body.error.message : `error ${response.status}`, true);
       return;
     }
+    if (key) sessionStorage.setItem(KEY_STORE, key);
     $("article-title").textContent = body.title || "Untitled";
     const origin = body.url ? ` · from ${body.url}` : source.html ? " · extracted from the pasted page" : "";
     $("meta").textContent = `${body.scored_article_sentences.length} sentences · scored by ${body.model}${origin}`;
@@ -157,6 +163,10 @@ for (const radio of document.querySelectorAll("input[name=model]")) {
   radio.addEventListener("change", () => {
     if (!$("reader").hidden) $("article-form").requestSubmit();
   });
+}
+if (sessionStorage.getItem(KEY_STORE)) {
+  $("api-key").value = sessionStorage.getItem(KEY_STORE);
+  $("key-row").hidden = false;
 }
 loadSamples().then(
   () => { document.body.dataset.ready = "true"; },
