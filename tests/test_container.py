@@ -164,7 +164,7 @@ def container(image: str):
                 pytest.fail(f"container {state}:\n{container_logs(name)}")
             try:
                 ready = requests.get(f"{url}/api/ready", timeout=5)
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # no worker accepts before its model is loaded
                 ready = None
             if ready is not None and ready.status_code == 200:
                 break
