@@ -206,4 +206,11 @@ def load_dataset(
     raise ValueError(f"unknown data set {spec!r}: use bbc:<split>, cnndm:<name>, inshorts:<name> or a .jsonl path")
 
 
+def add_data_arguments(parser) -> None:
+    """``--data`` (repeatable data set names, as ``load_dataset`` reads them) and ``--data-root``."""
+    parser.add_argument("--data", action="append", required=True,
+                        help="bbc:<split>, cnndm:<name>, inshorts:<name> or a .jsonl[.gz] path (with [a:b] or ~N); repeatable")
+    parser.add_argument("--data-root", default=str(DEFAULT_DATA))
+
+
 JSONL_FOLDERS = {"cnndm": "cnn_dailymail", "inshorts": "inshorts"}  # <kind>:<name> -> <data_root>/<folder>/<name>.jsonl[.gz]

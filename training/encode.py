@@ -16,7 +16,7 @@ import logging
 
 from app.encoder import SentenceEncoder
 from app.sentences import SentenceSplitter
-from training.data import DEFAULT_DATA, LoadReport, load_dataset
+from training.data import LoadReport, add_data_arguments, load_dataset
 from training.vector_cache import VectorCache
 
 log = logging.getLogger("training.encode")
@@ -37,9 +37,7 @@ def encode_sets(specs: list[str], data_root: str, cache: VectorCache, splitter: 
 
 def main(argv: list[str] | None = None) -> dict[str, int]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", action="append", required=True,
-                        help="bbc:<split>, cnndm:<name>, inshorts:<name> or a .jsonl[.gz] path (with [a:b] or ~N); repeatable")
-    parser.add_argument("--data-root", default=str(DEFAULT_DATA))
+    add_data_arguments(parser)
     parser.add_argument("--nltk-data", default="models/nltk_data")
     parser.add_argument("--cache", default="cache/vectors.h5")
     args = parser.parse_args(argv)

@@ -23,7 +23,7 @@ from rouge_score import rouge_scorer
 from app.luhn import score_luhn
 from app.ranking import PICK_RULES, pick
 from app.summarizer import predict_rows
-from training.data import DEFAULT_DATA, LoadReport, load_dataset
+from training.data import LoadReport, add_data_arguments, load_dataset
 from training.examples import Example
 from training.labels import greedy_oracle, rouge_tokens
 
@@ -119,18 +119,28 @@ def format_table(results: dict[str, dict], title: str) -> str:
     return "\n".join(lines)
 
 
-def evaluate_set(model, examples: list[Example], k: int, pick_rule: str, baselines: Sequence[str]) -> dict[str, dict]:
-    """Brief and each baseline on the same examples: ``{method: {rouge1, rouge2, rougeLsum}}``."""
-    results = {"brief": evaluate_model(model, examples, k, pick_rule)}
-    results.update(evaluate_baselines(examples, k, baselines))
-    return results
+def set_picks(model, examples: list[Example], k: int, pick_rule: str, baselines: Sequence[str]) -> dict[str, list[list[str]]]:
+    """Each method's picked sentences for every example (Brief first, then each baseline), made once."""
+    scores = predict_rows(model, [e.rows for e in examples])
+    texts = [[x.text for x in e.sentences] for e in examples]
+    picks = {"brief": [[t[i] for i in pick(s, t, k, pick_rule)] for t, s in zip(texts, scores)]}
+    for name in baselines:
+        choose = baseline_picker(name)
+        picks[name] = [[t[i] for i in choose(t, e.article.quotes, k)] for t, e in zip(texts, examples)]
+    return picks
 
 
-def by_source(examples: list[Example]) -> dict[str, list[Example]]:
-    """The examples grouped by their article's ``source`` (``unknown`` where the data named none)."""
-    groups: dict[str, list[Example]] = {}
-    for e in examples:
-        groups.setdefault(e.article.source or "unknown", []).append(e)
+def score_picks(picks: dict[str, list[list[str]]], examples: list[Example], members: Sequence[int]) -> dict[str, dict]:
+    """ROUGE of every method over the examples at ``members``: ``{method: {rouge1, rouge2, rougeLsum}}``."""
+    references = [examples[i].article.quotes for i in members]
+    return {name: rouge_scores([picked[i] for i in members], references) for name, picked in picks.items()}
+
+
+def by_source(examples: list[Example]) -> dict[str, list[int]]:
+    """Indices of the examples grouped by their article's ``source`` (``unknown`` where the data named none)."""
+    groups: dict[str, list[int]] = {}
+    for i, e in enumerate(examples):
+        groups.setdefault(e.article.source or "unknown", []).append(i)
     return dict(sorted(groups.items()))
 
 
@@ -142,9 +152,7 @@ def main(argv: list[str] | None = None) -> dict:
     from training.vector_cache import VectorCache
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", action="append", required=True,
-                        help="bbc:<split>, cnndm:<name>, inshorts:<name> or a .jsonl[.gz] path (with [a:b] or ~N); repeatable")
-    parser.add_argument("--data-root", default=str(DEFAULT_DATA))
+    add_data_arguments(parser)
     parser.add_argument("--model", default="models/brief.h5")
     parser.add_argument("--nltk-data", default="models/nltk_data")
     parser.add_argument("--cache", default="cache/vectors.h5")
@@ -169,13 +177,14 @@ def main(argv: list[str] | None = None) -> dict:
         articles = load_dataset(spec, args.data_root, report, dedupe=False)
         examples = prepare_examples(articles, splitter, "oracle", cache, encoder, report, min_sentences=1)
         start = time.perf_counter()
-        results = evaluate_set(model, examples, args.k, pick_rule, names)
+        picks = set_picks(model, examples, args.k, pick_rule, names)  # picked once, scored per source too
+        results = score_picks(picks, examples, range(len(examples)))
         entry = {"articles": len(examples), "skipped": dict(report.skipped), "rouge": results}
         print(format_table(results, f"{spec}: {len(examples)} articles, K={args.k}"), flush=True)
         if args.by_source:
             entry["by_source"] = {}
             for source, group in by_source(examples).items():
-                group_results = evaluate_set(model, group, args.k, pick_rule, names)
+                group_results = score_picks(picks, examples, group)
                 entry["by_source"][source] = {"articles": len(group), "rouge": group_results}
                 print(format_table(group_results, f"{spec} [{source}]: {len(group)} articles, K={args.k}"), flush=True)
         output["sets"][spec] = entry
