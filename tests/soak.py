@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from app.sample_articles import load_samples  # noqa: E402
+from app.server.sample_articles import load_samples  # noqa: E402
 from app.server.auth import new_key  # noqa: E402
 from app.server.rate_limits import parse_budgets  # noqa: E402
 from bench.common import machine  # noqa: E402

@@ -17,8 +17,8 @@ import logging
 import time
 from pathlib import Path
 
-from app.encoder import SentenceEncoder, encoder_signature
-from app.sentences import SentenceSplitter
+from app.core.encoder import SentenceEncoder, encoder_signature
+from app.core.sentences import SentenceSplitter
 from training.data import LoadReport
 from training.examples import prepare_examples
 from training.model import ModelConfig

@@ -27,12 +27,15 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from app.encoder import ENCODER_ID, POOLING, WEIGHTS_SHA256, SentenceEncoder, file_sha256
-from app.ranking import PICK_RULES
-from app.features import FEATURES
-from app.sentences import SentenceSplitter, punkt_dir
-from app.summarizer import predict_rows
-from training.data import DEFAULT_DATA, LoadReport, load_dataset
+from app.core.checksums import file_sha256
+from app.core.encoder import SentenceEncoder
+from app.core.ranking import PICK_RULES
+from app.core.features import FEATURES
+from app.core.sentences import SentenceSplitter, punkt_dir
+from app.core.card import EncoderCard, ModelCard, score_histogram
+from app.core.scorer import predict_rows
+from app.settings import DATA_ROOT, MODEL_FILE, NLTK_DATA, RUNS, VECTOR_CACHE
+from training.data import LoadReport, load_dataset
 from training.evaluate import evaluate_model, evaluate_scores
 from training.examples import Example, ExampleBatches, prepare_examples
 from training.labels import LABELERS
@@ -59,7 +62,7 @@ class TrainConfig:
     train: list[str] = field(default_factory=lambda: list(TRAIN_SETS))
     validation: list[str] = field(default_factory=lambda: list(VALIDATION_SETS))  # early stopping + model choice
     test: list[str] = field(default_factory=lambda: list(TEST_SETS))  # reported in the card, never used to choose
-    data_root: str = str(DEFAULT_DATA)
+    data_root: str = str(DATA_ROOT)
     labeler: str = "oracle"  # how sentences are labelled against the summary (training/labels.py)
     model: ModelConfig = field(default_factory=ModelConfig)
     epochs: int = 30
@@ -70,11 +73,11 @@ class TrainConfig:
     seed: int = 1
     k: int = 3  # sentences picked when measuring ROUGE
     max_sentences: int = 256  # longer articles are cut for training (never for scoring)
-    out: str = "models/brief.h5"
-    nltk_data: str = "models/nltk_data"
+    out: str = MODEL_FILE
+    nltk_data: str = NLTK_DATA
     retrain_punkt: bool = False  # re-learn Punkt even if models/nltk_data has parameters
-    cache: str = "cache/vectors.h5"
-    runs: str = "runs"  # curves, metrics and checkpoints of each training run (runs/<model name>/)
+    cache: str = VECTOR_CACHE
+    runs: str = RUNS  # curves, metrics and checkpoints of each training run (runs/<model name>/)
     resume: bool = False  # go on from the checkpoints of an interrupted run with the same settings
     distribute: bool = False  # tf.distribute.MirroredStrategy over all visible devices (TF backend)
     cpu_devices: int = 0  # split the CPU into this many logical devices (to try --distribute)
@@ -136,16 +139,8 @@ def atomic_write(path: Path, write) -> None:
 
 
 def score_distribution(model, examples: list[Example]) -> dict:
-    """Histogram (20 bins on [0, 1]) and quantiles of predicted scores: the service's drift reference."""
-    scores = np.concatenate(predict_rows(model, [e.rows for e in examples]))
-    counts, edges = np.histogram(scores, bins=20, range=(0.0, 1.0))
-    return {
-        "n": int(scores.size),
-        "bin_edges": [round(float(e), 4) for e in edges],
-        "counts": counts.tolist(),
-        "quantiles": {str(q): round(float(np.quantile(scores, q)), 6) for q in (0.05, 0.25, 0.5, 0.75, 0.95)},
-        "mean": round(float(scores.mean()), 6),
-    }
+    """The model's scores on ``examples`` in the card's histogram: the service's drift reference."""
+    return score_histogram(np.concatenate(predict_rows(model, [e.rows for e in examples])))
 
 
 def fit_once(config: TrainConfig, train: list[Example], val: list[Example], seed: int, strategy=None,
@@ -253,7 +248,7 @@ def split_cpu(n: int) -> None:
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * n)
 
 
-def train(config: TrainConfig) -> dict:
+def train(config: TrainConfig) -> ModelCard:
     started = time.time()
     split_cpu(config.cpu_devices)
     report = LoadReport()
@@ -324,21 +319,20 @@ def train(config: TrainConfig) -> dict:
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
 
     atomic_write(out, lambda tmp: model.save(tmp))
-    card = {
-        "id": f"{out.stem}-{config.labeler}-{datetime.now(timezone.utc):%Y%m%d%H%M}",
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "model_file": out.name,
-        "model_sha256": file_sha256(out),
-        "encoder": {"id": ENCODER_ID, "weights_sha256": WEIGHTS_SHA256, "dim": 384, "pooling": POOLING,
-                    "precision": encoder.precision, "signature": encoder.signature},
-        "features": list(FEATURES),
-        "input_dim": int(train_ex[0].rows.shape[1]),
-        "punkt": {
+    card = ModelCard(
+        id=f"{out.stem}-{config.labeler}-{datetime.now(timezone.utc):%Y%m%d%H%M}",
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        model_file=out.name,
+        model_sha256=file_sha256(out),
+        encoder=EncoderCard.describe(encoder.precision),
+        features=list(FEATURES),
+        input_dim=int(train_ex[0].rows.shape[1]),
+        punkt={
             "path": str(punkt_dir(config.nltk_data)),
             "files": {p.name: file_sha256(p) for p in sorted(punkt_dir(config.nltk_data).iterdir())},
         },
-        "labeler": config.labeler,
-        "training_data": {
+        labeler=config.labeler,
+        training_data={
             "train": config.train,
             "validation": config.validation,
             "test": config.test,
@@ -347,22 +341,22 @@ def train(config: TrainConfig) -> dict:
             "sentences": {"train": int(sum(len(e.rows) for e in train_ex)), "validation": int(sum(len(e.rows) for e in val_ex))},
             "skipped": dict(report.skipped),
         },
-        "hyperparameters": {**config.model.to_dict(), "epochs": config.epochs, "batch_size": config.batch_size,
-                            "patience": config.patience, "restarts": config.restarts, "seed": config.seed,
-                            "ensemble": config.ensemble},
-        "chosen": chosen,
-        "k": config.k,
-        "pick_rule": selection.pick_rule,  # how the API picks highlights from this model's scores (app/ranking.py)
-        "selection_criterion": Selection.__doc__.split("\n\n")[1].strip().replace("\n    ", " "),
-        "validation_criterion": selection.criterion,
-        "validation_rouge": selection.rouge,
-        "test_rouge": test_rouge,
-        "validation_scores": score_distribution(model, val_ex),
-        "versions": {"keras": keras.__version__, "backend": keras.backend.backend(), "python": platform.python_version(),
-                     **_backend_version()},
-        "train_seconds": round(time.time() - started, 1),
-    }
-    atomic_write(out.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(card, indent=2) + "\n"))
+        hyperparameters={**config.model.to_dict(), "epochs": config.epochs, "batch_size": config.batch_size,
+                         "patience": config.patience, "restarts": config.restarts, "seed": config.seed,
+                         "ensemble": config.ensemble},
+        chosen=chosen,
+        k=config.k,
+        pick_rule=selection.pick_rule,  # how the API picks highlights from this model's scores (app/core/ranking.py)
+        selection_criterion=Selection.__doc__.split("\n\n")[1].strip().replace("\n    ", " "),
+        validation_criterion=selection.criterion,
+        validation_rouge=selection.rouge,
+        test_rouge=test_rouge,
+        validation_scores=score_distribution(model, val_ex),
+        versions={"keras": keras.__version__, "backend": keras.backend.backend(), "python": platform.python_version(),
+                  **_backend_version()},
+        train_seconds=round(time.time() - started, 1),
+    )
+    atomic_write(out.with_suffix(".json"), card.write)
     log.info("saved %s (validation %s, test %s)", out, selection.rouge, test_rouge)
     return card
 

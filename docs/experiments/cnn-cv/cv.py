@@ -8,10 +8,10 @@ Throwaway research code, kept so the figures in README.md can be rerun; the prod
 """
 import pickle, sys, json, time, os
 import numpy as np, keras
-from app.ranking import pick
+from app.core.ranking import pick
 from training.evaluate import rouge_scores
 from training.labels import LABELERS
-from app.summarizer import pad_rows, bucket_length, predict_rows
+from app.core.summarizer import pad_rows, bucket_length, predict_rows
 from training.model import ModelConfig, build_model
 
 GRADE = float(os.environ.get("GRADE", "0.4"))

@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from app.words import words
+from app.core.words import words
 
 PICK_RULES = ("top", "trigram_blocking")
 
