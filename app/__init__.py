@@ -96,7 +96,7 @@ def highlight(document: str, top: int = 5, model: str = "lstm", title: str | Non
 
     article = read_article({"html" if looks_like_html(document) else "text": document, "title": title})
     request = EvaluateRequest([article], top, model, batch=False)
-    return local_service().evaluate(request)[0].model_dump(exclude_unset=True)
+    return local_service().highlight(request)[0].model_dump(exclude_unset=True)
 
 
 def fetch_policy(settings: Settings):

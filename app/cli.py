@@ -145,7 +145,7 @@ def score_here(fields: dict, args: argparse.Namespace) -> dict:
     try:
         article = read_article({k: v for k, v in fields.items() if v is not None})
         service = local_service(fetch_any_address=True)
-        return service.evaluate(EvaluateRequest([article], args.top, args.model, batch=False))[0].model_dump(
+        return service.highlight(EvaluateRequest([article], args.top, args.model, batch=False))[0].model_dump(
             exclude_unset=True)
     except APIError as e:
         if e.code == "not_ready":  # the model itself cannot load: no input can be scored

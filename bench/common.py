@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from app.settings import DATA_ROOT, Settings, resolve
-from bench.proc import child_pids, start_gunicorn, stop, wait_for_workers
+from tests.server import child_pids, start_gunicorn, stop, wait_for_workers
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"

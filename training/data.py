@@ -207,6 +207,15 @@ def load_dataset(
     raise ValueError(f"unknown data set {spec!r}: use bbc:<split>, cnndm:<name>, inshorts:<name> or a .jsonl path")
 
 
+def load_sets(specs: list[str], data_root: str, report: LoadReport, dedupe: bool = True) -> list[Article]:
+    """The articles of several data sets in order; ``"<set>*N"`` repeats a set N times (oversampling a small one)."""
+    articles = []
+    for spec in specs:
+        name, _, times = spec.rpartition("*") if "*" in spec else (spec, "", "1")
+        articles += load_dataset(name, data_root, report, dedupe) * int(times)
+    return articles
+
+
 def add_data_arguments(parser) -> None:
     """``--data`` (repeatable data set names, as ``load_dataset`` reads them) and ``--data-root``."""
     parser.add_argument("--data", action="append", required=True,

@@ -171,7 +171,8 @@ def prepare(args: argparse.Namespace):
     from training.data import LoadReport
     from training.examples import prepare_examples
     from training.model import ModelConfig
-    from training.train import TrainConfig, load_sets
+    from training.data import load_sets
+    from training.train import TrainConfig
     from training.vector_cache import VectorCache
 
     config = TrainConfig(train=args.train, validation=args.validation, labeler=args.labeler,
@@ -273,7 +274,7 @@ def save(model, history: dict, train_ex, val_ex, config, args: argparse.Namespac
     from app.core.card import EncoderCard, ModelCard
     from app.core.features import FEATURES
     from training.evaluate import evaluate_model
-    from training.train import atomic_write, score_distribution
+    from training.fit import atomic_write, score_distribution
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -47,7 +47,7 @@ def model_card():
 def evaluate():
     config = current_app.config
     parsed = parse_evaluate(request, config["DEFAULT_TOP"], config["MAX_ARTICLES"], config["BODY_TIMEOUT"])
-    results = [r.model_dump(exclude_unset=True) for r in service().evaluate(parsed, admit=admit_sentences)]
+    results = [r.model_dump(exclude_unset=True) for r in service().highlight(parsed, admit=admit_sentences)]
     return jsonify({"results": results} if parsed.batch else results[0])
 
 

@@ -90,8 +90,9 @@ class BriefService:
             raise APIError(503, "not_ready", self.reason)
         return self.summarizer
 
-    def evaluate(self, request: EvaluateRequest, admit: Callable[[int], None] = lambda count: None) -> list[Result]:
-        """Read every article (HTML extracted, URLs fetched), score them (encoded together), one result each.
+    def highlight(self, request: EvaluateRequest, admit: Callable[[int], None] = lambda count: None) -> list[Result]:
+        """What ``POST /api/evaluate`` answers: read every article (HTML extracted, URLs fetched), score
+        them (encoded together), pick each one's highlights. (Not ROUGE evaluation: that is ``training/evaluate.py``.)
 
         ``admit`` gets the request's sentence count before the expensive part; it may refuse by raising.
         """
