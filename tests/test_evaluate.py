@@ -40,6 +40,20 @@ def test_trigram_blocking_still_fills_k_when_it_can_and_never_invents_picks():
     assert pick(np.array([0.1, 0.2]), ["short", "also short"], 5, "trigram_blocking") == [0, 1]
 
 
+def test_near_duplicate_blocking_skips_a_restatement_but_keeps_a_sentence_that_shares_a_phrase():
+    lead = "the mayor said the old bridge will close to cars on monday"
+    caption = "the old bridge will close to cars on monday, the mayor said"  # a caption restating the lead
+    follow = "the mayor said buses will run over the new bridge instead of the ferry"  # shares "the mayor said"
+    other = "markets shrugged"
+    scores = np.array([0.9, 0.8, 0.7, 0.1])
+    assert pick(scores, [lead, caption, follow, other], 2, "near_duplicate_blocking") == [0, 2]
+    assert pick(scores, [lead, caption, follow, other], 2, "trigram_blocking") == [0, 3]  # the stricter rule drops both
+    assert pick(scores, [lead, caption, follow, other], 2) == [0, 1]
+    # under half of a sentence's trigrams repeated is not a near-repeat; exactly half is
+    assert pick(np.array([0.9, 0.8, 0.1]), ["a b c d", "a b c x y", "z"], 2, "near_duplicate_blocking") == [0, 1]
+    assert pick(np.array([0.9, 0.8, 0.1]), ["a b c d", "a b c x", "z"], 2, "near_duplicate_blocking") == [0, 2]
+
+
 def test_an_unknown_pick_rule_is_refused():
     with pytest.raises(ValueError, match="unknown pick rule"):
         pick(np.array([0.5]), ["a"], 1, "mmr")

@@ -43,9 +43,10 @@ from training.vector_cache import VectorCache
 log = logging.getLogger("training")
 
 
-# The shipped model's data (../shared/data/README.md). BBC twice per epoch, so that ~13,000 news
-# stories do not drown its style; a fixed random sample of the lowercased CNN/DailyMail train split.
-TRAIN_SETS = ("bbc:train*2", "cnndm:train_cased", "cnndm:train_lowercased~8500")
+# The shipped model's data (../shared/data/README.md). BBC four times per epoch, so that ~13,000
+# news stories do not drown its style (chosen on validation over twice: criterion 36.38 vs 36.24);
+# a fixed random sample of the lowercased CNN/DailyMail train split.
+TRAIN_SETS = ("bbc:train*4", "cnndm:train_cased", "cnndm:train_lowercased~8500")
 # Early stopping, the choice of fit and of pick rule: one set per kind of article.
 VALIDATION_SETS = ("bbc:validation", "cnndm:validation_cased", "cnndm:validation_lowercased[:-1000]~1000")
 # Reported, never chosen by: BBC test, CNN/DM validation.jsonl, the last 1,000 lowercased

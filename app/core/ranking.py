@@ -3,8 +3,10 @@
 Sentences are ranked best first (ties go to the earlier sentence); the top K come back in
 document order, as sumy's ``_get_best_sentences`` does. A model's card names its pick rule:
 ``top`` takes the K best as they are; ``trigram_blocking`` (as in BertSumExt) skips a sentence
-that shares a word trigram with one already picked, so that near-repeats (a caption that restates
-the lead, a quote given twice) do not take two of the K places.
+that shares any word trigram with one already picked; ``near_duplicate_blocking`` skips only a
+sentence at least half of whose word trigrams are already among the picks, so that near-repeats (a
+caption that restates the lead, a quote given twice) do not take two of the K places, while
+sentences that merely share a name or a phrase ("the company said") still can.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import numpy as np
 
 from app.core.words import words
 
-PICK_RULES = ("top", "trigram_blocking")
+PICK_RULES = ("top", "trigram_blocking", "near_duplicate_blocking")
+NEAR_DUPLICATE = 0.5  # share of a sentence's trigrams already picked that makes it a near-repeat
 
 
 def rank(scores: np.ndarray) -> list[int]:
@@ -36,7 +39,8 @@ def pick(scores: np.ndarray, sentences: Sequence[str], k: int, rule: str = "top"
         if len(picked) == k:
             break
         grams = _trigrams(sentences[i])
-        if grams & seen:
+        repeated = len(grams & seen)
+        if repeated and (rule == "trigram_blocking" or repeated >= NEAR_DUPLICATE * len(grams)):
             continue
         picked.append(i)
         seen |= grams
