@@ -99,7 +99,7 @@ def test_an_oversized_body_is_refused_before_any_work(client, monkeypatch):
     def no_work(*args, **kwargs):
         raise AssertionError("the service did work on an oversized request")
 
-    monkeypatch.setattr("app.server.service.BriefService.evaluate", no_work)
+    monkeypatch.setattr("app.server.service.BriefService.highlight", no_work)
     response = client.post("/api/evaluate", data=b"x" * ((1 << 20) + 1), content_type="text/plain")
     assert response.status_code == 413 and response.get_json()["error"]["code"] == "body_too_large"
 
