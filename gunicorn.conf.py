@@ -20,20 +20,25 @@ import threading
 import time
 from pathlib import Path
 
-bind = os.environ.get("BRIEF_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("BRIEF_WORKERS", "2"))
+from app.settings import Settings
+
+# Every BRIEF_ variable is read and checked here, before any worker starts: a bad value stops the
+# server with a message naming it. The app's settings are the same class's (app/settings.py).
+settings = Settings.load()
+bind = settings.BIND
+workers = settings.WORKERS
 worker_class = "gthread"  # the main thread keeps the heartbeat going while request threads score
-threads = int(os.environ.get("BRIEF_THREADS", "4"))
-timeout = int(os.environ.get("BRIEF_TIMEOUT", "120"))  # a worker silent this long is restarted
-graceful_timeout = int(os.environ.get("BRIEF_GRACEFUL_TIMEOUT", "30"))  # a stopping worker's time to finish its requests
+threads = settings.THREADS
+timeout = settings.TIMEOUT  # a worker silent this long is restarted
+graceful_timeout = settings.GRACEFUL_TIMEOUT  # a stopping worker's time to finish its requests
 # Recycle each worker after this many requests (0: never), plus a random 0 to jitter more, so that
 # the workers of one server are not all due at once. Not gunicorn's own max_requests, which stops
 # a worker before its replacement has loaded: here the worker serves until that one is ready.
-recycle_after = int(os.environ.get("BRIEF_MAX_REQUESTS", "0"))
-recycle_jitter = int(os.environ.get("BRIEF_MAX_REQUESTS_JITTER", str(recycle_after // 5)))
+recycle_after = settings.MAX_REQUESTS
+recycle_jitter = settings.max_requests_jitter
 # A worker loads its model before it takes a request and beats its heartbeat meanwhile: a loading
 # worker is restarted after this many seconds (then after ``timeout`` of silence as usual).
-load_timeout = float(os.environ.get("BRIEF_LOAD_TIMEOUT", "600"))
+load_timeout = settings.LOAD_TIMEOUT
 keepalive = 5
 preload_app = False
 control_socket_disable = True  # no gunicornc; and two servers on one machine would share its path
@@ -42,16 +47,16 @@ limit_request_line = 4094
 limit_request_fields = 50
 limit_request_field_size = 8190
 # The app logs one JSON line per request itself (app/server/request_log.py); BRIEF_ACCESS_LOG=- adds gunicorn's.
-accesslog = os.environ.get("BRIEF_ACCESS_LOG") or None
+accesslog = settings.ACCESS_LOG or None
 errorlog = "-"
-loglevel = os.environ.get("BRIEF_LOG_LEVEL", "info")
+loglevel = settings.LOG_LEVEL.lower()
 
 # TensorFlow's C++ start-up chatter; set before any worker imports it.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Threads each worker's TensorFlow computes with. Workers already run in parallel, so by default
 # they split the cores between them (2 workers on 2 cores: 1 each); more only adds contention.
 # TensorFlow reads these variables when a worker first uses it, after the fork.
-tf_threads = int(os.environ.get("BRIEF_TF_THREADS", "0")) or max(1, (os.cpu_count() or 1) // workers)
+tf_threads = settings.TF_THREADS or max(1, (os.cpu_count() or 1) // workers)
 os.environ["TF_NUM_INTRAOP_THREADS"] = str(tf_threads)
 os.environ["TF_NUM_INTEROP_THREADS"] = str(tf_threads)
 os.environ["OMP_NUM_THREADS"] = str(tf_threads)
@@ -60,7 +65,7 @@ os.environ["OMP_NUM_THREADS"] = str(tf_threads)
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="brief-metrics-")
 # Each worker records there which model it serves (app.server.workers, GET /api/model).
-if not os.environ.get("BRIEF_WORKERS_DIR"):
+if not settings.WORKERS_DIR:
     os.environ["BRIEF_WORKERS_DIR"] = tempfile.mkdtemp(prefix="brief-workers-")
 SHARED_FOLDERS = ("PROMETHEUS_MULTIPROC_DIR", "BRIEF_WORKERS_DIR")
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from app import DEFAULTS, ROOT
+from app.settings import ROOT, Settings
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
@@ -79,7 +79,7 @@ class InputError(Exception):
 def configure_highlight(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="FILE|URL|-",
                         help="articles to read: text or HTML files, http(s) URLs, or - for standard input")
-    parser.add_argument("--top", type=positive_int, default=DEFAULTS["DEFAULT_TOP"],
+    parser.add_argument("--top", type=positive_int, default=Settings.DEFAULT_TOP,
                         help="how many highlights (default %(default)s)")
     parser.add_argument("--model", choices=["lstm", "luhn"], default="lstm",
                         help="the trained LSTM (default) or Luhn's method")
@@ -145,7 +145,7 @@ def score_here(fields: dict, args: argparse.Namespace) -> dict:
     try:
         article = read_article({k: v for k, v in fields.items() if v is not None})
         service = local_service(fetch_any_address=True)
-        return service.evaluate(EvaluateRequest([article], args.top, args.model, batch=False))[0].model_dump(
+        return service.highlight(EvaluateRequest([article], args.top, args.model, batch=False))[0].model_dump(
             exclude_unset=True)
     except APIError as e:
         if e.code == "not_ready":  # the model itself cannot load: no input can be scored

@@ -1,17 +1,13 @@
-"""One exception for every client-visible error, and the handlers that turn errors into JSON.
+"""Every error a client can get: one exception, and the list of its codes with their status and meaning.
 
-Every error the service returns has the body ``{"error": {"code": ..., "message": ...}}``.
+Every error the service returns has the body ``{"error": {"code": ..., "message": ...}}``; the code
+is one of ``ERROR_CODES`` (a test checks every code raised in ``app/``), whose statuses and meanings
+``/openapi.json`` and the README list. ``app.server.error_handlers`` turns errors into responses.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-
-from flask import Flask, Response, jsonify
-from werkzeug.exceptions import HTTPException
-
-log = logging.getLogger(__name__)
+from dataclasses import dataclass
 
 
 class APIError(Exception):
@@ -25,30 +21,51 @@ class APIError(Exception):
         self.headers = headers or {}  # e.g. WWW-Authenticate on a 401, Retry-After on a 429
 
 
-def error_response(status: int, code: str, message: str) -> tuple[Response, int]:
-    return jsonify(error={"code": code, "message": message}), status
+@dataclass(frozen=True)
+class ErrorCode:
+    status: int
+    meaning: str
+    evaluate: bool = True  # POST /api/evaluate may answer it whatever the settings
 
 
-def handle_api_error(e: APIError) -> tuple[Response, int, dict[str, str]]:
-    return (*error_response(e.status, e.code, e.message), e.headers)
+ERROR_CODES = {
+    # the request's body (app/server/body.py, app/server/request.py)
+    "malformed_body": ErrorCode(400, "the body could not be read, or ended before its Content-Length"),
+    "invalid_utf8": ErrorCode(400, "the body, or a string in its JSON, is not valid UTF-8"),
+    "malformed_json": ErrorCode(400, "the body is not valid JSON"),
+    "body_timeout": ErrorCode(408, "the body was not sent within BODY_TIMEOUT seconds"),
+    "body_too_large": ErrorCode(413, "the body is over MAX_CONTENT_LENGTH (refused before it is read)"),
+    "unsupported_media_type": ErrorCode(415, "not text/plain, text/html or application/json, or not UTF-8"),
+    # what it asks (app/server/schema.py, app/server/service.py)
+    "too_many_articles": ErrorCode(413, "more articles in a batch than MAX_ARTICLES"),
+    "too_many_sentences": ErrorCode(413, "more sentences than MAX_SENTENCES, or than the client's whole sentence budget"),
+    "empty_article": ErrorCode(422, "an article is empty or only whitespace"),
+    "no_sentences": ErrorCode(422, "an article has no sentence with a word in it"),
+    "invalid_request": ErrorCode(422, "a field is missing, unknown or of the wrong type"),
+    "invalid_top": ErrorCode(422, "top is not a positive whole number"),
+    "unknown_model": ErrorCode(422, "model is neither lstm nor luhn"),
+    # web pages and URLs (app/ingest/)
+    "no_article_text": ErrorCode(422, "no article text was found in the page"),
+    "page_too_large": ErrorCode(413, "a page over 10,000 HTML elements, or a fetched one over FETCH_MAX_BYTES"),
+    "url_fetching_off": ErrorCode(422, "a URL was sent, but this server does not fetch (FETCH_URLS)"),
+    "url_not_allowed": ErrorCode(422, "the URL's scheme or address may not be fetched (not public, not in FETCH_ALLOW)"),
+    "not_html": ErrorCode(415, "the fetched page is not HTML"),
+    "fetch_failed": ErrorCode(502, "the page could not be fetched (name, connection, an error status, redirects)"),
+    "fetch_timeout": ErrorCode(504, "the page did not arrive within FETCH_CONNECT_TIMEOUT / FETCH_TIMEOUT"),
+    # the model (app/server/service.py)
+    "not_ready": ErrorCode(503, "the model is loading, or could not be loaded (the message says why)"),
+    "drift_unavailable": ErrorCode(503, "the model card has no drift reference in the service's score bins", False),
+    # on the internet (app/server/auth.py, app/server/rate_limits.py): where keys or limits are on
+    "unauthorized": ErrorCode(401, "no API key, or not a valid one", False),
+    "rate_limited": ErrorCode(429, "over the client's budget: retry after Retry-After seconds", False),
+    "too_many_requests": ErrorCode(413, "one request needs more than the client's whole request budget", False),
+    # the HTTP layer (app/server/error_handlers.py)
+    "not_found": ErrorCode(404, "no such path", False),
+    "method_not_allowed": ErrorCode(405, "the path does not take this method (Allow says which do)", False),
+    "internal_error": ErrorCode(500, "a bug: the server failed to handle the request (logged with its traceback)", False),
+}
 
 
-def handle_http_exception(e: HTTPException) -> Response:
-    """werkzeug's own errors (404, 405, 413 ...) in our JSON shape, keeping headers such as ``Allow``."""
-    response = e.get_response()
-    code = (e.name or "error").lower().replace(" ", "_")
-    response.data = json.dumps({"error": {"code": code, "message": e.description}})
-    response.content_type = "application/json"
-    return response
-
-
-def handle_unexpected(e: Exception) -> tuple[Response, int]:
-    """Last resort: a bug must still answer in the JSON shape (and leave a traceback in the log)."""
-    log.exception("unhandled error")
-    return error_response(500, "internal_error", "the server failed to handle this request")
-
-
-def register_error_handlers(app: Flask) -> None:
-    app.register_error_handler(APIError, handle_api_error)
-    app.register_error_handler(HTTPException, handle_http_exception)
-    app.register_error_handler(Exception, handle_unexpected)
+def codes_with(status: int, evaluate_only: bool = False) -> list[str]:
+    """The codes of one HTTP status, in the list's order."""
+    return [code for code, e in ERROR_CODES.items() if e.status == status and (e.evaluate or not evaluate_only)]

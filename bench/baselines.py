@@ -46,15 +46,15 @@ def sumy_ranker(name: str):
 
 def main() -> None:
     args = parse_args(__doc__)
-    from app.encoder import SentenceEncoder
-    from app.summarizer import Summarizer
+    from app.core.encoder import SentenceEncoder
+    from app.core.summarizer import Summarizer
 
     summarizer = Summarizer(MODEL_PATH, CARD_PATH, NLTK_DATA, encoder=SentenceEncoder(cache_size=0), xla=True)
-    summarizer.score(["Warm up. The encoder and the LSTM trace their graphs on the first call."])
+    summarizer.score_texts(["Warm up. The encoder and the LSTM trace their graphs on the first call."])
     summarizer.scorer.compiled.wait()  # the XLA graphs build in the background: not while timing
     methods = {
-        "brief_lstm": lambda text: summarizer.score([text], "lstm"),
-        "brief_luhn": lambda text: summarizer.score([text], "luhn"),
+        "brief_lstm": lambda text: summarizer.score_texts([text], "lstm"),
+        "brief_luhn": lambda text: summarizer.score_texts([text], "luhn"),
         **{f"sumy_{name}": (lambda rank: lambda text: rank([s.text for s in summarizer.split(text)]))(sumy_ranker(name))
            for name in ("lexrank", "textrank")},
     }

@@ -18,20 +18,22 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.proc import child_pids, start_gunicorn, stop, wait_for_workers
+from app.settings import DATA_ROOT, Settings, resolve
+from tests.server import child_pids, start_gunicorn, stop, wait_for_workers
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
-DATA = Path(os.environ.get("BRIEF_BENCH_DATA", REPO.parent / "shared" / "data"))
+DATA = Path(os.environ.get("BRIEF_BENCH_DATA", DATA_ROOT))
 BBC = DATA / "bbc-news-summary" / "News Articles"
 CNNDM = DATA / "cnn_dailymail" / "validation.jsonl"
-NLTK_DATA = REPO / "models" / "nltk_data"
 # The shipped model; BRIEF_MODEL_PATH / BRIEF_CARD_PATH point elsewhere (as for the service).
-MODEL_PATH = Path(os.environ.get("BRIEF_MODEL_PATH", REPO / "models" / "brief.h5"))
-CARD_PATH = Path(os.environ.get("BRIEF_CARD_PATH", REPO / "models" / "brief.json"))
+_settings = Settings.load()
+NLTK_DATA = resolve(_settings.NLTK_DATA)
+MODEL_PATH = resolve(_settings.MODEL_PATH)
+CARD_PATH = resolve(_settings.CARD_PATH)
 # Article sizes the issue names, in sentences: (low, high) accepted around the target.
 SIZES = {"short": (8, 12), "medium": (26, 34), "long": (140, 160), "any": (5, 80)}
-COMPILED_LOG = "LSTM compiled with XLA"  # app.summarizer.ModelScorer.compile logs this
+COMPILED_LOG = "LSTM compiled with XLA"  # app.core.summarizer.ModelScorer.compile logs this
 NO_GPU = "none lent to this task (the device tool's status says can_start_another=false); CPU only"
 
 
@@ -73,12 +75,15 @@ def machine() -> dict:
 
 def _model_card_summary() -> dict:
     """Which LSTM the figures are for: its path, card id and sha256."""
+    from app.core.card import ModelCard
+    from app.core.model_file import ModelFileError
+
     try:
-        card = json.loads(CARD_PATH.read_text())
-    except (OSError, ValueError):
+        card = ModelCard.read(CARD_PATH)
+    except ModelFileError:
         return {"path": str(MODEL_PATH), "card": "missing"}
-    return {"path": str(MODEL_PATH), "id": card.get("id"), "sha256": card.get("model_sha256"),
-            "hyperparameters": card.get("hyperparameters")}
+    return {"path": str(MODEL_PATH), "id": card.id, "sha256": card.model_sha256,
+            "hyperparameters": card.hyperparameters}
 
 
 def versions() -> dict:
@@ -106,7 +111,7 @@ def percentiles(seconds: list[float]) -> dict:
 
 
 def _splitter():
-    from app.sentences import SentenceSplitter
+    from app.core.sentences import SentenceSplitter
 
     return SentenceSplitter(NLTK_DATA)
 

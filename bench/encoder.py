@@ -61,7 +61,7 @@ def run_child(threads: int, quick: bool, rate_only: bool = False) -> dict:
     """All measurements on this process's ``threads`` TensorFlow threads (``rate_only``: the article mix only)."""
     import tensorflow as tf
 
-    from app.encoder import SentenceEncoder
+    from app.core.encoder import SentenceEncoder
 
     encoder = SentenceEncoder(cache_size=0)
     backbone = encoder.backbone

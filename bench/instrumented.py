@@ -2,51 +2,29 @@
 
     gunicorn -c gunicorn.conf.py 'bench.instrumented:create_app()'
 
-The header (ms): ``split``, ``encode``, ``featurize``, ``lstm`` (from the Summarizer's own timings),
-and ``app``, the whole Flask handler; ``app`` minus the four is parsing, building the result and
-serialising it. What the client measures beyond ``app`` is HTTP and gunicorn.
+The header (ms): ``split``, ``encode``, ``featurize``, ``lstm`` (told by the Summarizer's ``on_stage``
+hook, ``app.core.summarizer.STAGES``), and ``app``, the whole Flask handler; ``app`` minus the four is
+parsing, building the result and serialising it. What the client measures beyond ``app`` is HTTP and
+gunicorn.
 """
 
 from __future__ import annotations
 
-import functools
 import time
 
 from flask import Flask, g, has_request_context
 
 from app import create_app as create_brief_app
-from app.summarizer import Summarizer
-
-STAGES = ("split", "encode", "featurize", "lstm")
+from app.core.summarizer import STAGES
 
 
-def _timed_split(split):
-    @functools.wraps(split)
-    def wrapper(self, text):
-        started = time.perf_counter()
-        try:
-            return split(self, text)
-        finally:
-            if has_request_context() and "bench_timings" in g:  # not the warm-up at start
-                g.bench_timings["split"] += time.perf_counter() - started
-    return wrapper
-
-
-def _timed_score(score_sentences):
-    @functools.wraps(score_sentences)
-    def wrapper(self, articles, method="lstm"):
-        scored = score_sentences(self, articles, method)
-        if scored and has_request_context() and "bench_timings" in g:
-            for stage in ("encode", "featurize", "lstm"):
-                g.bench_timings[stage] += scored[0].timings.get(stage, 0.0)  # one figure for the whole request
-        return scored
-    return wrapper
+def add_stage_time(stage: str, seconds: float) -> None:
+    if has_request_context() and "bench_timings" in g:  # not the warm-up at start
+        g.bench_timings[stage] += seconds
 
 
 def create_app() -> Flask:
-    Summarizer.split = _timed_split(Summarizer.split)
-    Summarizer.score_sentences = _timed_score(Summarizer.score_sentences)
-    app = create_brief_app()
+    app = create_brief_app(on_stage=add_stage_time)
 
     @app.before_request
     def start() -> None:

@@ -18,7 +18,7 @@ import time
 import requests
 
 from bench.common import Server, articles, machine, parse_args, write_result
-from bench.proc import memory_mb
+from tests.server import memory_mb
 from bench.encoder import encoder_rate
 
 WORKER_COUNTS = (1, 2)

@@ -28,9 +28,9 @@ EPOCHS = 3  # the first traces the graphs: the rate is taken from the others
 
 def pipeline(texts: list[str]) -> dict:
     """Split, encode (through a fresh vector cache, as training does) and featurize: seconds and sentences/s each."""
-    from app.encoder import SentenceEncoder, encoder_signature
-    from app.features import featurize
-    from app.sentences import SentenceSplitter
+    from app.core.encoder import SentenceEncoder, encoder_signature
+    from app.core.features import featurize
+    from app.core.sentences import SentenceSplitter
     from training.vector_cache import VectorCache
 
     splitter, encoder = SentenceSplitter(NLTK_DATA), SentenceEncoder(cache_size=0)
@@ -57,8 +57,8 @@ def fit(lengths: list[int], epochs: int) -> dict:
     """Fit the shipped configuration on rows of these lengths: real sentences per second of an epoch."""
     import keras
 
-    from app.encoder import DIM
-    from app.features import N_FEATURES
+    from app.core.encoder import DIM
+    from app.core.features import N_FEATURES
     from training.examples import Example, ExampleBatches
     from training.model import ModelConfig, build_model
 

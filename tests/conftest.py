@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from app import create_app
-from bench.proc import child_pids, stop, wait_for_workers
+from tests.server import child_pids, stop, wait_for_workers
 from tests.pages import PageServer
-from bench.proc import start_gunicorn as bench_start_gunicorn
+from tests.server import start_gunicorn as start_gunicorn_process
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL_FILES = (REPO / "models" / "brief.h5", REPO / "models" / "brief.json")
@@ -72,7 +72,7 @@ def start_gunicorn(log: Path, metrics_dir: Path, workers: int = WORKERS, **setti
     """gunicorn -c gunicorn.conf.py 'app:create_app()' on a free local port; ``settings`` are BRIEF_ variables."""
     env = {"BRIEF_WORKERS": str(workers), "BRIEF_THREADS": "4", "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
            **{f"BRIEF_{k}": v for k, v in settings.items()}}
-    process, url = bench_start_gunicorn(log, env)
+    process, url = start_gunicorn_process(log, env)
     return Server(url, process, metrics_dir, log)
 
 

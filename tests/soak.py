@@ -39,11 +39,11 @@ from urllib.parse import urlsplit
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from app.sample_articles import load_samples  # noqa: E402
+from app.server.sample_articles import load_samples  # noqa: E402
 from app.server.auth import new_key  # noqa: E402
 from app.server.rate_limits import parse_budgets  # noqa: E402
 from bench.common import machine  # noqa: E402
-from bench.proc import child_pids, memory_mb, start_gunicorn, stop, wait_for_workers  # noqa: E402
+from tests.server import child_pids, memory_mb, start_gunicorn, stop, wait_for_workers  # noqa: E402
 
 SENTENCE = "Sentence {i} says that the {topic} of district {d} changed in {y}."
 TOPICS = ["rain", "trains", "bees", "tides", "bridges", "schools", "markets", "parks", "ferries", "libraries"]

@@ -18,8 +18,8 @@ import pytest
 import requests
 
 from app import ROOT, create_app
-from app.luhn import score_luhn
-from app.sample_articles import load_samples
+from app.core.luhn import score_luhn
+from app.server.sample_articles import load_samples
 
 ARTICLE = (
     "The city council voted on Tuesday to close the old bridge to cars from next spring. "
@@ -112,7 +112,7 @@ def test_an_unexpected_load_failure_is_reported_not_left_as_loading(monkeypatch)
     def broken_summarizer(*args, **kwargs):
         raise ValueError("Input 0 expects shape (None, None, 391), got (1, 16, 400)")
 
-    monkeypatch.setattr("app.service.Summarizer", broken_summarizer)
+    monkeypatch.setattr("app.server.service.Summarizer", broken_summarizer)
     app = create_app({"TESTING": True, "LOAD_IN_BACKGROUND": False})
     error = app.test_client().get("/api/ready").get_json()["error"]
     assert error["code"] == "not_ready"
@@ -213,8 +213,8 @@ def test_highlights_are_the_top_five_in_document_order(server):
 
 @slow
 def test_highlights_follow_the_pick_rule_in_the_model_card(server):
-    """What the evaluation measured is what users get: the API picks with the card's rule (app.ranking)."""
-    from app.ranking import pick
+    """What the evaluation measured is what users get: the API picks with the card's rule (app.core.ranking)."""
+    from app.core.ranking import pick
 
     rule = requests.get(server.url + "/api/model", timeout=30).json().get("pick_rule", "top")
     text = ARTICLE + " The city council voted on Tuesday to close the old bridge to cars, officials said."
@@ -226,9 +226,9 @@ def test_highlights_follow_the_pick_rule_in_the_model_card(server):
 
 def test_trigram_blocking_keeps_a_near_repeat_out_of_the_highlights():
     from app.ingest.document import Document
-    from app.response import build_result
-    from app.sentences import Sentence
-    from app.summarizer import ScoredArticle
+    from app.server.response import build_result
+    from app.core.sentences import Sentence
+    from app.core.summarizer import ScoredArticle
 
     texts = ["The bridge will close to cars.", "Officials said the bridge will close to cars.", "Buses will run."]
     text = " ".join(texts)

@@ -78,7 +78,7 @@ def test_a_slice_of_a_data_set_holds_out_part_of_one_file(tmp_path):
 
 
 def test_a_repeated_training_set_is_oversampled(tmp_path):
-    from training.train import load_sets
+    from training.data import load_sets
 
     path = tmp_path / "s.jsonl"
     path.write_text(json.dumps({"id": "a", "article": "Text.", "highlights": "h"}) + "\n")

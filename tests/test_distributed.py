@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.proc import child_pids
+from tests.server import child_pids
 
 pytestmark = pytest.mark.slow
 
@@ -51,8 +51,8 @@ def test_two_workers_fit_to_completion_and_only_the_chief_writes_a_servable_mode
 
     import keras
 
-    from app.encoder import file_sha256
-    from app.summarizer import predict_rows
+    from app.core.checksums import file_sha256
+    from app.core.scorer import predict_rows
     from training.model import ModelConfig, build_model
 
     card = json.loads(out.with_suffix(".json").read_text())

@@ -5,8 +5,9 @@ import math
 import pytest
 from prometheus_client import CollectorRegistry, Histogram
 
-from app.drift import drift_report, ks_pvalue, ks_statistic, population_stability_index
-from app.metrics import SCORE_EDGES, score_counts
+from app.server.drift import drift_report, ks_pvalue, ks_statistic, population_stability_index
+from app.core.card import SCORE_EDGES
+from app.server.metrics import score_counts
 
 THRESHOLDS = {"min_samples": 100, "psi_warn": 0.1, "psi_alert": 0.25}
 

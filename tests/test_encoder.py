@@ -6,7 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from app.encoder import DIM, Coalescer, EncoderError, SentenceEncoder, verify_weights, weights_dir
+from app.core.coalescer import Coalescer
+from app.core.encoder import DIM, SentenceEncoder
+from app.core.weights import EncoderError, verify_weights, weights_dir
 
 
 @pytest.fixture(scope="module")

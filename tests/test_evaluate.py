@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from app.luhn import score_luhn
-from app.ranking import pick
+from app.core.luhn import score_luhn
+from app.core.ranking import pick
 from training.evaluate import baseline_picker, rouge_scores
 
 

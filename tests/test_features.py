@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from app.features import FEATURES, featurize
+from app.core.features import FEATURES, featurize
 
 
 def _unit(rows):
@@ -40,9 +40,10 @@ def test_rank_features_order_sentences_within_their_article():
 @pytest.mark.slow
 def test_training_and_serving_build_identical_rows_for_the_same_article(tmp_path):
     """One featurizer: the rows the LSTM was fit on are, bit for bit, the rows it is served."""
-    from app.encoder import SentenceEncoder
-    from app.sentences import DEFAULT_NLTK_DATA, SentenceSplitter
-    from app.summarizer import featurize_articles
+    from app.core.encoder import SentenceEncoder
+    from app.core.sentences import SentenceSplitter
+    from app.settings import NLTK_DATA, resolve
+    from app.core.summarizer import featurize_articles
     from training.data import Article
     from training.examples import prepare_examples
     from training.vector_cache import VectorCache
@@ -50,7 +51,7 @@ def test_training_and_serving_build_identical_rows_for_the_same_article(tmp_path
     text = ("The council voted on Tuesday to close the old bridge to cars from next spring. "
             "Engineers found cracks in two of its supports in March. Cyclists will still be able to cross. "
             "A public meeting on the design of a new bridge is planned for June.")
-    splitter, encoder = SentenceSplitter(DEFAULT_NLTK_DATA), SentenceEncoder()
+    splitter, encoder = SentenceSplitter(resolve(NLTK_DATA)), SentenceEncoder()
     article = Article("a", text, ("The old bridge will close to cars.",))
     training = prepare_examples([article], splitter, "oracle", VectorCache(tmp_path / "v.h5", encoder.signature), encoder)
     served_sentences = splitter.split(text)

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app import ROOT
-from app.features import N_FEATURES, featurize
-from app.sentences import SentenceSplitter
+from app.core.features import N_FEATURES, featurize
+from app.core.sentences import SentenceSplitter
 
 FUZZ = settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -6,7 +6,9 @@ import sys
 import numpy as np
 import pytest
 
-from app.summarizer import ModelFileError, load_keras_model, pad_rows, predict_rows
+from app.core.batching import pad_rows
+from app.core.model_file import ModelFileError, load_keras_model
+from app.core.scorer import predict_rows
 from training.model import ModelConfig, build_model
 
 DIM = 6
@@ -54,7 +56,7 @@ def test_saved_h5_reloads_in_a_fresh_process_with_identical_scores(tmp_path):
     np.save(tmp_path / "mask.npy", mask)
     np.save(tmp_path / "expected.npy", model.predict_on_batch([x, mask]))
     code = (
-        "import numpy as np, sys; from app.summarizer import load_keras_model; d=sys.argv[1];"
+        "import numpy as np, sys; from app.core.model_file import load_keras_model; d=sys.argv[1];"
         "m=load_keras_model(d+'/tiny.h5'); out=m.predict_on_batch([np.load(d+'/x.npy'), np.load(d+'/mask.npy')]);"
         "np.testing.assert_array_equal(out, np.load(d+'/expected.npy')); print('same')"
     )

@@ -22,14 +22,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from app import DEFAULTS, ROOT, create_app
-from app.sentences import punkt_dir
+from app import ROOT, Settings, create_app
+from app.core.sentences import punkt_dir
 from tests import soak
 from tests.conftest import Server, start_gunicorn, stop_gunicorn
 
 ARTICLE = ("The harbour council approved a new tide gauge on Monday. It will record the water level every minute. "
            "Fishermen say the old gauge often froze in winter. The new one is heated and reports over the network.")
-BODY_TIMEOUT = DEFAULTS["BODY_TIMEOUT"]
+BODY_TIMEOUT = Settings.BODY_TIMEOUT
 
 
 def model_files() -> tuple[Path, Path]:
@@ -99,7 +99,7 @@ def test_an_oversized_body_is_refused_before_any_work(client, monkeypatch):
     def no_work(*args, **kwargs):
         raise AssertionError("the service did work on an oversized request")
 
-    monkeypatch.setattr("app.service.BriefService.evaluate", no_work)
+    monkeypatch.setattr("app.server.service.BriefService.highlight", no_work)
     response = client.post("/api/evaluate", data=b"x" * ((1 << 20) + 1), content_type="text/plain")
     assert response.status_code == 413 and response.get_json()["error"]["code"] == "body_too_large"
 

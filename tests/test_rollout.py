@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from app.sample_articles import load_samples
+from app.server.sample_articles import load_samples
 from tests.conftest import MODEL_FILES, START_TIMEOUT, start_gunicorn, stop_gunicorn, wait_until_ready
 
 pytestmark = pytest.mark.slow

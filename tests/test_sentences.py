@@ -3,7 +3,7 @@
 import nltk
 import pytest
 
-from app.sentences import SentenceSplitter
+from app.core.sentences import SentenceSplitter
 from training.data import split_run_together
 
 NLTK_DATA = "models/nltk_data"

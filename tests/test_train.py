@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from app.ranking import PICK_RULES
-from app.sentences import DEFAULT_NLTK_DATA
+from app.core.ranking import PICK_RULES
+from app.settings import NLTK_DATA, resolve
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +36,7 @@ def tiny_run(tmp_path_factory):
     (root / "val.jsonl").write_text("\n".join(json.dumps(s) for s in stories[4:]) + "\n")
     # Punkt learnt from four tiny stories would be nonsense: use the shipped parameters (train_punkt
     # has its own test).
-    shutil.copytree(DEFAULT_NLTK_DATA, root / "models/nltk_data")
+    shutil.copytree(resolve(NLTK_DATA), root / "models/nltk_data")
     args = [
         "--train", str(root / "train.jsonl"), "--validation", str(root / "val.jsonl"), "--test", str(root / "val.jsonl"),
         "--out", str(root / "models/tiny.h5"), "--nltk-data", str(root / "models/nltk_data"),
@@ -73,11 +73,11 @@ def test_training_writes_model_card_curves_and_metrics(tiny_run):
 
 def test_saved_model_scores_articles_through_the_service_summarizer(tiny_run):
     root, stories = tiny_run
-    from app.summarizer import Summarizer
+    from app.core.summarizer import Summarizer
 
     summarizer = Summarizer(root / "models/tiny.h5", root / "models/tiny.json", root / "models/nltk_data")
     text = stories[5]["article"]
-    first, second = summarizer.score([text]), summarizer.score([text])
+    first, second = summarizer.score_texts([text]), summarizer.score_texts([text])
     assert len(first[0].sentences) == 6
     np.testing.assert_array_equal(first[0].scores, second[0].scores)
     for s in first[0].sentences:
@@ -86,7 +86,7 @@ def test_saved_model_scores_articles_through_the_service_summarizer(tiny_run):
 
 def test_vectors_are_cached_so_a_second_run_does_not_re_encode(tiny_run):
     root, stories = tiny_run
-    from app.encoder import encoder_signature
+    from app.core.encoder import encoder_signature
     from training.vector_cache import VectorCache
 
     cache = VectorCache(root / "cache/vectors.h5", encoder_signature())
@@ -154,7 +154,7 @@ def test_interrupted_training_leaves_the_saved_model_intact_and_resumes(tiny_run
 
 
 def test_vector_cache_is_shared_by_two_runs_and_refuses_another_encoder(tmp_path):
-    from app.encoder import DIM, encoder_signature
+    from app.core.encoder import DIM, encoder_signature
     from training.vector_cache import VectorCache
 
     path = tmp_path / "vectors.h5"
@@ -177,7 +177,7 @@ def test_vector_cache_is_shared_by_two_runs_and_refuses_another_encoder(tmp_path
 
 def test_vector_cache_fill_appends_chunk_by_chunk_and_resumes(tmp_path):
     """An interrupted fill keeps the chunks it finished; the next fill encodes only the rest."""
-    from app.encoder import DIM
+    from app.core.encoder import DIM
     from training.vector_cache import VectorCache
 
     class CountingEncoder:  # stands in for MiniLM only to count calls; the cache is what is tested

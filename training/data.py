@@ -22,9 +22,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.settings import DATA_ROOT
+
 log = logging.getLogger(__name__)
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BBC_SPLITS = ("train", "validation", "test")
 
 
@@ -170,7 +171,7 @@ def load_jsonl(path: str | Path, report: LoadReport | None = None, source: str =
 
 
 def load_dataset(
-    spec: str, data_root: str | Path = DEFAULT_DATA, report: LoadReport | None = None, dedupe: bool = True
+    spec: str, data_root: str | Path = DATA_ROOT, report: LoadReport | None = None, dedupe: bool = True
 ) -> list[Article]:
     """Load a data set named on the command line.
 
@@ -206,11 +207,20 @@ def load_dataset(
     raise ValueError(f"unknown data set {spec!r}: use bbc:<split>, cnndm:<name>, inshorts:<name> or a .jsonl path")
 
 
+def load_sets(specs: list[str], data_root: str, report: LoadReport, dedupe: bool = True) -> list[Article]:
+    """The articles of several data sets in order; ``"<set>*N"`` repeats a set N times (oversampling a small one)."""
+    articles = []
+    for spec in specs:
+        name, _, times = spec.rpartition("*") if "*" in spec else (spec, "", "1")
+        articles += load_dataset(name, data_root, report, dedupe) * int(times)
+    return articles
+
+
 def add_data_arguments(parser) -> None:
     """``--data`` (repeatable data set names, as ``load_dataset`` reads them) and ``--data-root``."""
     parser.add_argument("--data", action="append", required=True,
                         help="bbc:<split>, cnndm:<name>, inshorts:<name> or a .jsonl[.gz] path (with [a:b] or ~N); repeatable")
-    parser.add_argument("--data-root", default=str(DEFAULT_DATA))
+    parser.add_argument("--data-root", default=str(DATA_ROOT))
 
 
 JSONL_FOLDERS = {"cnndm": "cnn_dailymail", "inshorts": "inshorts"}  # <kind>:<name> -> <data_root>/<folder>/<name>.jsonl[.gz]

@@ -37,6 +37,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from app.settings import MODEL_FILE, NLTK_DATA, VECTOR_CACHE
+
 LOST_CLUSTER = 3  # exit status of a worker that lost the others mid-fit
 
 log = logging.getLogger("training.distributed")
@@ -61,10 +63,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-sentences", type=int, default=256)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--k", type=int, default=3)
-    p.add_argument("--nltk-data", default="models/nltk_data")
-    p.add_argument("--cache", default="cache/vectors.h5",
+    p.add_argument("--nltk-data", default=NLTK_DATA)
+    p.add_argument("--cache", default=VECTOR_CACHE,
                    help="sentence-vector cache; with --local, worker i > 0 keeps its own beside it")
-    p.add_argument("--out", default="models/brief.h5")
+    p.add_argument("--out", default=MODEL_FILE)
     p.add_argument("--timeout", type=float, default=120, help="seconds a collective may wait for the other workers")
     return p.parse_args(argv)
 
@@ -163,12 +165,14 @@ def fit(args: argparse.Namespace) -> None:
 
 def prepare(args: argparse.Namespace):
     """Articles -> examples, exactly as ``training.train`` prepares them."""
-    from app.encoder import WEIGHTS_SHA256, SentenceEncoder
-    from app.sentences import SentenceSplitter
+    from app.core.encoder import SentenceEncoder
+    from app.core.weights import WEIGHTS_SHA256
+    from app.core.sentences import SentenceSplitter
     from training.data import LoadReport
     from training.examples import prepare_examples
     from training.model import ModelConfig
-    from training.train import TrainConfig, load_sets
+    from training.data import load_sets
+    from training.train import TrainConfig
     from training.vector_cache import VectorCache
 
     config = TrainConfig(train=args.train, validation=args.validation, labeler=args.labeler,
@@ -266,10 +270,11 @@ def save(model, history: dict, train_ex, val_ex, config, args: argparse.Namespac
     """The chief's ``.h5`` and card, each replaced atomically."""
     import keras
 
-    from app.encoder import ENCODER_ID, file_sha256
-    from app.features import FEATURES
+    from app.core.checksums import file_sha256
+    from app.core.card import EncoderCard, ModelCard
+    from app.core.features import FEATURES
     from training.evaluate import evaluate_model
-    from training.train import atomic_write, score_distribution
+    from training.fit import atomic_write, score_distribution
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -278,25 +283,25 @@ def save(model, history: dict, train_ex, val_ex, config, args: argparse.Namespac
     plain.set_weights(model.get_weights())
     atomic_write(out, lambda tmp: plain.save(tmp))
     rouge = evaluate_model(plain, val_ex, args.k)
-    card = {
-        "id": f"brief-{args.labeler}-{datetime.now(timezone.utc):%Y%m%d%H%M}-mw{workers}",
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "model_file": out.name,
-        "model_sha256": file_sha256(out),
-        "encoder": ENCODER_ID,
-        "features": list(FEATURES),
-        "input_dim": int(train_ex[0].rows.shape[1]),
-        "labeler": args.labeler,
-        "training_data": {"train": args.train, "validation": args.validation,
-                          "train_examples": len(train_ex), "validation_examples": len(val_ex)},
-        "hyperparameters": config.model.to_dict() | {"batch_size": args.batch_size, "epochs": args.epochs,
-                                                      "patience": args.patience, "seed": args.seed},
-        "distributed": {"workers": workers, "strategy": "MultiWorkerMirroredStrategy", "history": history},
-        "k": args.k,
-        "validation_rouge": rouge,
-        "validation_scores": score_distribution(plain, val_ex),
-    }
-    atomic_write(out.with_suffix(".json"), lambda tmp: Path(tmp).write_text(json.dumps(card, indent=2)))
+    card = ModelCard(
+        id=f"brief-{args.labeler}-{datetime.now(timezone.utc):%Y%m%d%H%M}-mw{workers}",
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        model_file=out.name,
+        model_sha256=file_sha256(out),
+        encoder=EncoderCard.describe(),  # prepare() encodes with SentenceEncoder's default precision
+        features=list(FEATURES),
+        input_dim=int(train_ex[0].rows.shape[1]),
+        labeler=args.labeler,
+        training_data={"train": args.train, "validation": args.validation,
+                       "train_examples": len(train_ex), "validation_examples": len(val_ex)},
+        hyperparameters=config.model.to_dict() | {"batch_size": args.batch_size, "epochs": args.epochs,
+                                                  "patience": args.patience, "seed": args.seed},
+        k=args.k,
+        validation_rouge=rouge,
+        validation_scores=score_distribution(plain, val_ex),
+        extra={"distributed": {"workers": workers, "strategy": "MultiWorkerMirroredStrategy", "history": history}},
+    )
+    atomic_write(out.with_suffix(".json"), card.write)
     log.info("chief: saved %s and its card (validation ROUGE %s)", out, rouge)
 
 

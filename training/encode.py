@@ -14,8 +14,9 @@ from __future__ import annotations
 import argparse
 import logging
 
-from app.encoder import SentenceEncoder
-from app.sentences import SentenceSplitter
+from app.core.encoder import SentenceEncoder
+from app.core.sentences import SentenceSplitter
+from app.settings import NLTK_DATA, VECTOR_CACHE
 from training.data import LoadReport, add_data_arguments, load_dataset
 from training.vector_cache import VectorCache
 
@@ -38,8 +39,8 @@ def encode_sets(specs: list[str], data_root: str, cache: VectorCache, splitter: 
 def main(argv: list[str] | None = None) -> dict[str, int]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_data_arguments(parser)
-    parser.add_argument("--nltk-data", default="models/nltk_data")
-    parser.add_argument("--cache", default="cache/vectors.h5")
+    parser.add_argument("--nltk-data", default=NLTK_DATA)
+    parser.add_argument("--cache", default=VECTOR_CACHE)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     encoder = SentenceEncoder()

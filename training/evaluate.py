@@ -20,9 +20,10 @@ import nltk
 import numpy as np
 from rouge_score import rouge_scorer
 
-from app.luhn import score_luhn
-from app.ranking import PICK_RULES, pick
-from app.summarizer import predict_rows
+from app.core.luhn import score_luhn
+from app.core.ranking import PICK_RULES, pick
+from app.core.scorer import predict_rows
+from app.settings import MODEL_FILE, NLTK_DATA, VECTOR_CACHE
 from training.data import LoadReport, add_data_arguments, load_dataset
 from training.examples import Example
 from training.labels import greedy_oracle, rouge_tokens
@@ -52,10 +53,11 @@ def _sumy_picker(name: str) -> Callable[[Sequence[str], int], list[int]]:
     from sumy.summarizers.text_rank import TextRankSummarizer
     from sumy.utils import get_stop_words
 
-    from app.sentences import DEFAULT_NLTK_DATA, use_nltk_data
+    from app.core.sentences import use_nltk_data
+    from app.settings import NLTK_DATA, resolve
 
     if not any(Path(p, "tokenizers", "punkt_tab", "english").is_dir() for p in nltk.data.path):
-        use_nltk_data(DEFAULT_NLTK_DATA)  # sumy's word tokenizer needs Punkt parameters
+        use_nltk_data(resolve(NLTK_DATA))  # sumy's word tokenizer needs Punkt parameters
     summarizer = {"lexrank": LexRankSummarizer, "textrank": TextRankSummarizer}[name](Stemmer("english"))
     summarizer.stop_words = get_stop_words("english")
     tokenizer = Tokenizer("english")
@@ -145,17 +147,18 @@ def by_source(examples: list[Example]) -> dict[str, list[int]]:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    from app.encoder import SentenceEncoder
-    from app.sentences import SentenceSplitter
-    from app.summarizer import load_card, load_keras_model
+    from app.core.encoder import SentenceEncoder
+    from app.core.sentences import SentenceSplitter
+    from app.core.card import ModelCard
+    from app.core.model_file import load_keras_model
     from training.examples import prepare_examples
     from training.vector_cache import VectorCache
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_data_arguments(parser)
-    parser.add_argument("--model", default="models/brief.h5")
-    parser.add_argument("--nltk-data", default="models/nltk_data")
-    parser.add_argument("--cache", default="cache/vectors.h5")
+    parser.add_argument("--model", default=MODEL_FILE)
+    parser.add_argument("--nltk-data", default=NLTK_DATA)
+    parser.add_argument("--cache", default=VECTOR_CACHE)
     parser.add_argument("--k", type=int, default=3)
     parser.add_argument("--pick-rule", choices=PICK_RULES, help="default: the model card's, as the API picks")
     parser.add_argument("--by-source", action="store_true", help="also report every figure per source (bbc, cnn, dm...)")
@@ -164,14 +167,14 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
-    card = load_card(Path(args.model).with_suffix(".json"))
-    model = load_keras_model(args.model, card.get("model_sha256"))
-    pick_rule = args.pick_rule or card.get("pick_rule", "top")
+    card = ModelCard.read(Path(args.model).with_suffix(".json"))
+    model = load_keras_model(args.model, card.model_sha256)
+    pick_rule = args.pick_rule or card.pick_rule
     splitter = SentenceSplitter(args.nltk_data)
     encoder = SentenceEncoder()
     cache = VectorCache(args.cache, encoder.signature)
     names = [n for n in args.baselines.split(",") if n]
-    output = {"model": card.get("id"), "k": args.k, "pick_rule": pick_rule, "sets": {}}
+    output = {"model": card.id, "k": args.k, "pick_rule": pick_rule, "sets": {}}
     for spec in args.data:
         report = LoadReport()
         articles = load_dataset(spec, args.data_root, report, dedupe=False)

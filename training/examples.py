@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from app.features import featurize
-from app.sentences import Sentence, SentenceSplitter
-from app.summarizer import bucket_length, pad_rows
+from app.core.features import featurize
+from app.core.sentences import Sentence, SentenceSplitter
+from app.core.batching import bucket_length, pad_rows
 from training.data import Article, LoadReport
 from training.labels import label_sentences
 from training.model import PADDING_LABEL

@@ -1,7 +1,7 @@
 """Train nltk's Punkt sentence splitter on the training articles and save its parameters.
 
 The parameters are written in nltk's text ``punkt_tab`` layout (no pickle), under
-``<nltk_data>/tokenizers/punkt_tab/english/``, where ``app/sentences.py`` loads them.
+``<nltk_data>/tokenizers/punkt_tab/english/``, where ``app/core/sentences.py`` loads them.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Iterable
 
 from nltk.tokenize.punkt import PunktTrainer, save_punkt_params
 
-from app.sentences import punkt_dir, use_nltk_data
+from app.core.sentences import punkt_dir, use_nltk_data
 
 
 # Titles and abbreviations that news text uses with a full stop but that a corpus in BBC style

@@ -17,12 +17,13 @@ import logging
 import time
 from pathlib import Path
 
-from app.encoder import SentenceEncoder, encoder_signature
-from app.sentences import SentenceSplitter
-from training.data import LoadReport
+from app.core.encoder import SentenceEncoder, encoder_signature
+from app.core.sentences import SentenceSplitter
+from training.data import LoadReport, load_sets
 from training.examples import prepare_examples
 from training.model import ModelConfig
-from training.train import TrainConfig, fit_once, load_sets, mean_rouge, parse_args
+from training.fit import fit_once, mean_rouge
+from training.train import TrainConfig, parse_args
 from training.vector_cache import VectorCache
 
 log = logging.getLogger("training.search")

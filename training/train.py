@@ -15,28 +15,28 @@ import argparse
 import dataclasses
 import json
 import logging
-import os
 import platform
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import keras
-import numpy as np
 
-from app.encoder import ENCODER_ID, POOLING, WEIGHTS_SHA256, SentenceEncoder, file_sha256
-from app.ranking import PICK_RULES
-from app.features import FEATURES
-from app.sentences import SentenceSplitter, punkt_dir
-from app.summarizer import predict_rows
-from training.data import DEFAULT_DATA, LoadReport, load_dataset
-from training.evaluate import evaluate_model, evaluate_scores
-from training.examples import Example, ExampleBatches, prepare_examples
+from app.core.card import EncoderCard, ModelCard
+from app.core.checksums import file_sha256
+from app.core.encoder import SentenceEncoder
+from app.core.features import FEATURES
+from app.core.sentences import SentenceSplitter, punkt_dir
+from app.settings import DATA_ROOT, MODEL_FILE, NLTK_DATA, RUNS, VECTOR_CACHE
+from training.data import LoadReport, load_sets
+from training.evaluate import evaluate_model
+from training.examples import prepare_examples
+from training.fit import (Selection, atomic_write, average_models, backend_version, fit_once, make_strategy,
+                          save_curves, score_distribution, select, split_cpu)
 from training.labels import LABELERS
-from training.model import ModelConfig, build_model
+from training.model import ModelConfig
 from training.punkt import train_punkt
 from training.vector_cache import VectorCache
 
@@ -60,7 +60,7 @@ class TrainConfig:
     train: list[str] = field(default_factory=lambda: list(TRAIN_SETS))
     validation: list[str] = field(default_factory=lambda: list(VALIDATION_SETS))  # early stopping + model choice
     test: list[str] = field(default_factory=lambda: list(TEST_SETS))  # reported in the card, never used to choose
-    data_root: str = str(DEFAULT_DATA)
+    data_root: str = str(DATA_ROOT)
     labeler: str = "oracle"  # how sentences are labelled against the summary (training/labels.py)
     model: ModelConfig = field(default_factory=ModelConfig)
     epochs: int = 30
@@ -71,11 +71,11 @@ class TrainConfig:
     seed: int = 1
     k: int = 3  # sentences picked when measuring ROUGE
     max_sentences: int = 256  # longer articles are cut for training (never for scoring)
-    out: str = "models/brief.h5"
-    nltk_data: str = "models/nltk_data"
+    out: str = MODEL_FILE
+    nltk_data: str = NLTK_DATA
     retrain_punkt: bool = False  # re-learn Punkt even if models/nltk_data has parameters
-    cache: str = "cache/vectors.h5"
-    runs: str = "runs"  # curves, metrics and checkpoints of each training run (runs/<model name>/)
+    cache: str = VECTOR_CACHE
+    runs: str = RUNS  # curves, metrics and checkpoints of each training run (runs/<model name>/)
     resume: bool = False  # go on from the checkpoints of an interrupted run with the same settings
     distribute: bool = False  # tf.distribute.MirroredStrategy over all visible devices (TF backend)
     cpu_devices: int = 0  # split the CPU into this many logical devices (to try --distribute)
@@ -112,149 +112,7 @@ def _add_field(parser: argparse.ArgumentParser, name: str, default) -> None:
         parser.add_argument(flag, type=type(default), default=default, help=f"(default: {default})")
 
 
-def load_sets(specs: list[str], data_root: str, report: LoadReport, dedupe: bool = True):
-    articles = []
-    for spec in specs:
-        name, _, times = spec.rpartition("*") if "*" in spec else (spec, "", "1")
-        articles += load_dataset(name, data_root, report, dedupe) * int(times)
-    return articles
-
-
-def atomic_write(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, then rename: readers see old or new, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; the model must be readable by the service
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def score_distribution(model, examples: list[Example]) -> dict:
-    """Histogram (20 bins on [0, 1]) and quantiles of predicted scores: the service's drift reference."""
-    scores = np.concatenate(predict_rows(model, [e.rows for e in examples]))
-    counts, edges = np.histogram(scores, bins=20, range=(0.0, 1.0))
-    return {
-        "n": int(scores.size),
-        "bin_edges": [round(float(e), 4) for e in edges],
-        "counts": counts.tolist(),
-        "quantiles": {str(q): round(float(np.quantile(scores, q)), 6) for q in (0.05, 0.25, 0.5, 0.75, 0.95)},
-        "mean": round(float(scores.mean()), 6),
-    }
-
-
-def fit_once(config: TrainConfig, train: list[Example], val: list[Example], seed: int, strategy=None,
-             backup_dir: Path | None = None):
-    """One random initialisation: fit with early stopping, return (model, history).
-
-    With ``backup_dir``, the fit leaves a checkpoint there after every epoch and, if one is already
-    there (an interrupted run), goes on from it; the checkpoint is deleted when the fit completes.
-    """
-    keras.utils.set_random_seed(seed)
-    input_dim = train[0].rows.shape[1]
-    if strategy is not None:
-        with strategy.scope():
-            model = build_model(config.model, input_dim)
-    else:
-        model = build_model(config.model, input_dim)
-    history = model.fit(
-        ExampleBatches(train, config.batch_size, config.max_sentences, seed),
-        validation_data=ExampleBatches(val, config.batch_size, config.max_sentences, seed, shuffle=False),
-        epochs=config.epochs,
-        callbacks=[keras.callbacks.EarlyStopping(patience=config.patience, restore_best_weights=True)]
-        + ([keras.callbacks.BackupAndRestore(str(backup_dir))] if backup_dir else []),
-        verbose=2,
-    )
-    return model, history.history
-
-
-def average_models(models: list[keras.Model]) -> keras.Model:
-    """One model whose score is the mean of the members' scores (saved and loaded as one .h5)."""
-    sentences = keras.Input(shape=models[0].input_shape[0][1:], name="sentences")
-    mask = keras.Input(shape=(None,), dtype="float32", name="mask")
-    for i, member in enumerate(models):
-        member.name = f"member_{i}"
-    scores = keras.layers.Average(name="score")([m([sentences, mask]) for m in models])
-    return keras.Model([sentences, mask], scores, name="brief_ensemble")
-
-
-def mean_rouge(r: dict) -> float:
-    return (r["rouge1"] + r["rouge2"] + r["rougeLsum"]) / 3
-
-
-@dataclass
-class Selection:
-    """How good a model is on validation, with the pick rule that suits it best.
-
-    The criterion (fixed before any result was seen): for each validation set, the mean of
-    R-1, R-2 and R-L of the top-K highlights; then the mean over the sets, so that each set
-    (BBC, cased CNN, lowercased DailyMail...) counts the same however many articles it has.
-    """
-
-    criterion: float
-    pick_rule: str
-    rouge: dict[str, dict[str, float]]  # per validation set
-
-
-def select(model, val_sets: dict[str, list[Example]], k: int) -> Selection:
-    """The model's criterion under each pick rule; the best one (``top`` on a tie)."""
-    scores = {name: predict_rows(model, [e.rows for e in examples]) for name, examples in val_sets.items()}
-    best = None
-    for rule in PICK_RULES:
-        rouge = {name: evaluate_scores(examples, scores[name], k, rule) for name, examples in val_sets.items()}
-        criterion = round(float(np.mean([mean_rouge(r) for r in rouge.values()])), 4)
-        log.info("  pick rule %s: criterion %.3f %s", rule, criterion, rouge)
-        if best is None or criterion > best.criterion:
-            best = Selection(criterion, rule, rouge)
-    return best
-
-
-def save_curves(histories: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for i, h in enumerate(histories):
-        ax.plot(h["loss"], label=f"fit {i} train", color=f"C{i}")
-        ax.plot(h["val_loss"], label=f"fit {i} validation", color=f"C{i}", linestyle="--")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def make_strategy(config: TrainConfig):
-    if not config.distribute:
-        return None
-    import tensorflow as tf  # multi-device training is a TensorFlow feature; the model code stays pure Keras
-
-    if keras.backend.backend() != "tensorflow":
-        raise SystemExit("--distribute needs KERAS_BACKEND=tensorflow")
-    gpus = tf.config.list_logical_devices("GPU")
-    devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
-    log.info("MirroredStrategy over %s", devices)
-    return tf.distribute.MirroredStrategy(devices)
-
-
-def split_cpu(n: int) -> None:
-    if n > 1:
-        import tensorflow as tf
-
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * n)
-
-
-def train(config: TrainConfig) -> dict:
+def train(config: TrainConfig) -> ModelCard:
     started = time.time()
     split_cpu(config.cpu_devices)
     report = LoadReport()
@@ -325,21 +183,20 @@ def train(config: TrainConfig) -> dict:
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
 
     atomic_write(out, lambda tmp: model.save(tmp))
-    card = {
-        "id": f"{out.stem}-{config.labeler}-{datetime.now(timezone.utc):%Y%m%d%H%M}",
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "model_file": out.name,
-        "model_sha256": file_sha256(out),
-        "encoder": {"id": ENCODER_ID, "weights_sha256": WEIGHTS_SHA256, "dim": 384, "pooling": POOLING,
-                    "precision": encoder.precision, "signature": encoder.signature},
-        "features": list(FEATURES),
-        "input_dim": int(train_ex[0].rows.shape[1]),
-        "punkt": {
+    card = ModelCard(
+        id=f"{out.stem}-{config.labeler}-{datetime.now(timezone.utc):%Y%m%d%H%M}",
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        model_file=out.name,
+        model_sha256=file_sha256(out),
+        encoder=EncoderCard.describe(encoder.precision),
+        features=list(FEATURES),
+        input_dim=int(train_ex[0].rows.shape[1]),
+        punkt={
             "path": str(punkt_dir(config.nltk_data)),
             "files": {p.name: file_sha256(p) for p in sorted(punkt_dir(config.nltk_data).iterdir())},
         },
-        "labeler": config.labeler,
-        "training_data": {
+        labeler=config.labeler,
+        training_data={
             "train": config.train,
             "validation": config.validation,
             "test": config.test,
@@ -348,36 +205,24 @@ def train(config: TrainConfig) -> dict:
             "sentences": {"train": int(sum(len(e.rows) for e in train_ex)), "validation": int(sum(len(e.rows) for e in val_ex))},
             "skipped": dict(report.skipped),
         },
-        "hyperparameters": {**config.model.to_dict(), "epochs": config.epochs, "batch_size": config.batch_size,
-                            "patience": config.patience, "restarts": config.restarts, "seed": config.seed,
-                            "ensemble": config.ensemble},
-        "chosen": chosen,
-        "k": config.k,
-        "pick_rule": selection.pick_rule,  # how the API picks highlights from this model's scores (app/ranking.py)
-        "selection_criterion": Selection.__doc__.split("\n\n")[1].strip().replace("\n    ", " "),
-        "validation_criterion": selection.criterion,
-        "validation_rouge": selection.rouge,
-        "test_rouge": test_rouge,
-        "validation_scores": score_distribution(model, val_ex),
-        "versions": {"keras": keras.__version__, "backend": keras.backend.backend(), "python": platform.python_version(),
-                     **_backend_version()},
-        "train_seconds": round(time.time() - started, 1),
-    }
-    atomic_write(out.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(card, indent=2) + "\n"))
+        hyperparameters={**config.model.to_dict(), "epochs": config.epochs, "batch_size": config.batch_size,
+                         "patience": config.patience, "restarts": config.restarts, "seed": config.seed,
+                         "ensemble": config.ensemble},
+        chosen=chosen,
+        k=config.k,
+        pick_rule=selection.pick_rule,  # how the API picks highlights from this model's scores (app/core/ranking.py)
+        selection_criterion=Selection.__doc__.split("\n\n")[1].strip().replace("\n    ", " "),
+        validation_criterion=selection.criterion,
+        validation_rouge=selection.rouge,
+        test_rouge=test_rouge,
+        validation_scores=score_distribution(model, val_ex),
+        versions={"keras": keras.__version__, "backend": keras.backend.backend(), "python": platform.python_version(),
+                  **backend_version()},
+        train_seconds=round(time.time() - started, 1),
+    )
+    atomic_write(out.with_suffix(".json"), card.write)
     log.info("saved %s (validation %s, test %s)", out, selection.rouge, test_rouge)
     return card
-
-
-def _backend_version() -> dict:
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        return {"tensorflow": tf.__version__}
-    if keras.backend.backend() == "jax":
-        import jax
-
-        return {"jax": jax.__version__}
-    return {}
 
 
 def main(argv: list[str] | None = None) -> None:

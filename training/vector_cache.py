@@ -16,7 +16,7 @@ from typing import Sequence
 import h5py
 import numpy as np
 
-from app.encoder import DIM, SentenceEncoder
+from app.core.encoder import DIM, SentenceEncoder
 
 log = logging.getLogger(__name__)
 CHUNK = 4096  # sentences encoded, then appended to the file, at a time

@@ -11,6 +11,7 @@ from flask import Config
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from app.errors import codes_with
 from app.server import schema
 
 REF = "#/components/schemas/{model}"
@@ -101,6 +102,11 @@ SECURITY_SCHEMES = {
 }
 
 
+def listed(status: int, evaluate_only: bool = True) -> str:
+    """The error codes of a status (``app.errors.ERROR_CODES``), as an OpenAPI description lists them."""
+    return ", ".join(codes_with(status, evaluate_only))
+
+
 def add_access_rules(spec: dict, config: Config) -> None:
     """The key requirement (401) and the rate limits (429) where the settings turn them on."""
     guarded = GUARDED_PATHS + (OPS_PATHS if config["PROTECT_OPS"] else ())
@@ -113,11 +119,11 @@ def add_access_rules(spec: dict, config: Config) -> None:
             if keys:
                 operation["security"] = [{"bearer": []}, {"apiKey": []}]
                 operation["responses"]["401"] = {
-                    "description": "no API key, or not a valid one: unauthorized", **error,
+                    "description": f"no API key, or not a valid one: {listed(401, False)}", **error,
                     "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}}}
             if limits:
                 operation["responses"]["429"] = {
-                    "description": f"over the client's budget ({config['RATE_LIMIT']}): rate_limited", **error,
+                    "description": f"over the client's budget ({config['RATE_LIMIT']}): {listed(429, False)}", **error,
                     "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1},
                                                 "description": "seconds to wait before trying again"}}}
             if limits and path == "/api/evaluate":
@@ -155,18 +161,17 @@ def evaluate_operation(config: Config, ref, error) -> dict:
         "responses": {
             "200": {"description": "the scored article, or the batch's results in order", "content": {
                 "application/json": {"schema": {"oneOf": [ref(schema.Result), ref(schema.BatchResults)]}}}},
-            "400": error("the body cannot be read or decoded: invalid_utf8, malformed_json, malformed_body"),
-            "408": error("the body did not arrive within the time limit: body_timeout"),
-            "413": error("too large: body_too_large, too_many_articles, too_many_sentences, page_too_large"),
+            "400": error(f"the body cannot be read or decoded: {listed(400)}"),
+            "408": error(f"the body did not arrive within the time limit: {listed(408)}"),
+            "413": error(f"too large: {listed(413)}"),
             "414": {"description": "request line (URL with query) over gunicorn's limit_request_line: refused by "
                                    "the server itself, before the app, with an HTML page",
                     "content": {"text/html": {"schema": {"type": "string"}}}},
-            "415": error("not text/plain, text/html or application/json in UTF-8: unsupported_media_type; "
-                         "a fetched page that is not HTML: not_html"),
-            "422": error("decodes but is invalid: empty_article, no_sentences, no_article_text, invalid_request, "
-                         "invalid_top, unknown_model; a URL refused: url_not_allowed, url_fetching_off"),
-            "502": error("the page could not be fetched: fetch_failed"),
-            "503": error("the model is not loaded (yet): not_ready"),
-            "504": error("the page did not arrive in time: fetch_timeout"),
+            "415": error(f"not text/plain, text/html or application/json in UTF-8, or a fetched page that is not "
+                         f"HTML: {listed(415)}"),
+            "422": error(f"decodes but is invalid, or a URL refused: {listed(422)}"),
+            "502": error(f"the page could not be fetched: {listed(502)}"),
+            "503": error(f"the model is not loaded (yet): {listed(503)}"),
+            "504": error(f"the page did not arrive in time: {listed(504)}"),
         },
     }

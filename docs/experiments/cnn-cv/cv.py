@@ -4,15 +4,20 @@
 
 VARIANT: abspos (append log_index and lead features), loss=listwise (training.model.listwise_loss), rep=N (CNN repeats),
 labeler=graded or a training labeler, seed=S. Reads runs/exp/data.pkl (from prep.py).
-Throwaway research code, kept so the figures in README.md can be rerun; the product is training/.
+Throwaway research code, kept so the figures in README.md can be rerun; the product is training/, and the
+batching and the fit are its own (training.examples.ExampleBatches, training.fit.fit_once; the figures were
+made with a copy of them that padded bce targets with 0 instead of -1, under a zero weight either way).
 """
 import pickle, sys, json, time, os
-import numpy as np, keras
-from app.ranking import pick
+import numpy as np
+from app.core.ranking import pick
+from app.core.scorer import predict_rows
 from training.evaluate import rouge_scores
+from training.examples import Example
+from training.fit import fit_once
 from training.labels import LABELERS
-from app.summarizer import pad_rows, bucket_length, predict_rows
-from training.model import ModelConfig, build_model
+from training.model import ModelConfig
+from training.train import TrainConfig
 
 GRADE = float(os.environ.get("GRADE", "0.4"))
 D = pickle.load(open("runs/exp/data.pkl", "rb"))
@@ -39,33 +44,9 @@ def make(exs, variant, labeler="oracle"):
         out.append((sents, extra_feats(sents, rows, variant), labels.astype(np.float32), quotes))
     return out
 
-class Batches(keras.utils.PyDataset):
-    def __init__(self, ex, bs, seed, listwise=False):
-        super().__init__(); self.ex=ex; self.bs=bs; self.rng=np.random.default_rng(seed); self.listwise=listwise; self._mk()
-    def _mk(self):
-        order = sorted(range(len(self.ex)), key=lambda i: len(self.ex[i][1]) + self.rng.random())
-        b = [order[i:i+self.bs] for i in range(0, len(order), self.bs)]
-        self.rng.shuffle(b)
-        L = [max(len(self.ex[i][1]) for i in x) for x in b]
-        lo, hi = int(np.argmax(L)), int(np.argmin(L))
-        self.b = [b[lo]] + ([b[hi]] if hi != lo else []) + [x for j, x in enumerate(b) if j not in (lo, hi)]
-    def __len__(self): return len(self.b)
-    def __getitem__(self, k):
-        m = [self.ex[i] for i in self.b[k]]
-        L = min(256, bucket_length(max(len(e[1]) for e in m)))
-        x, mask = pad_rows([e[1] for e in m], L)
-        y = np.zeros(mask.shape + (1,), np.float32)
-        for r, e in enumerate(m):
-            y[r, :min(L, len(e[2])), 0] = e[2][:L]
-        if self.listwise:
-            y = np.where(mask[..., None] > 0, y, -1.0).astype(np.float32)  # padding: label -1
-            return (x, mask), y
-        return (x, mask), y, mask
-    def on_epoch_end(self): self._mk()
-
-def build(dim, loss="bce"):
-    """The product's model (training.model.build_model): bidirectional LSTM-128, dropout 0.3, RMSprop 1e-3."""
-    return build_model(ModelConfig(units=128, bidirectional=True, loss=loss), dim)
+def as_examples(ex):
+    """cv.py's tuples as the library's Examples (ExampleBatches and fit_once read only rows and labels)."""
+    return [Example(None, [], rows, labels) for (_, rows, labels, _) in ex]
 
 def rouge(model, ex, k=3, tb=False):
     scores = predict_rows(model, [e[1] for e in ex])
@@ -73,12 +54,12 @@ def rouge(model, ex, k=3, tb=False):
     return rouge_scores(picked, [e[3] for e in ex]), scores
 
 def fit(train, val, seed, loss, epochs=30):
-    keras.utils.set_random_seed(seed)
-    m = build(train[0][1].shape[1], loss)
-    lw = loss != "bce"
-    m.fit(Batches(train, 32, seed, lw), validation_data=Batches(val, 32, 0, lw), epochs=epochs, verbose=0,
-          callbacks=[keras.callbacks.EarlyStopping(patience=4, restore_best_weights=True)])
-    return m
+    """The product's fit (training.fit.fit_once: its batches, early stopping with patience 4) of its
+    model (bidirectional LSTM-128, dropout 0.3, RMSprop 1e-3)."""
+    config = TrainConfig(model=ModelConfig(units=128, bidirectional=True, loss=loss), epochs=epochs, batch_size=32,
+                         patience=4, max_sentences=256)
+    model, _ = fit_once(config, as_examples(train), as_examples(val), seed)
+    return model
 
 def lead(ex, k=3):
     return rouge_scores([e[0][:k] for e in ex], [e[3] for e in ex])

@@ -13,7 +13,7 @@ from collections import Counter
 
 import numpy as np
 
-from training.data import DEFAULT_DATA
+from app.settings import DATA_ROOT
 from training.evaluate import rouge_scores
 
 
@@ -36,7 +36,7 @@ def picks_from(scores, n_keep=3, prior=0.0):
 
 def main(scores_path="runs/exp/scores_listwise.pkl"):
     for split in ("train", "validation"):
-        print(split, describe(DEFAULT_DATA / "cnn_dailymail" / f"{split}.jsonl"))
+        print(split, describe(DATA_ROOT / "cnn_dailymail" / f"{split}.jsonl"))
     data = pickle.load(open("runs/exp/data.pkl", "rb"))["cnndm:train"]
     scores = pickle.load(open(scores_path, "rb"))
     sentences = [e[1] for e in data]

@@ -15,10 +15,12 @@ import logging, pickle
 
 import numpy as np
 
-from app.encoder import SentenceEncoder, encoder_signature
-from app.sentences import SentenceSplitter
-from app.summarizer import load_keras_model, predict_rows
-from training.data import DEFAULT_DATA, LoadReport, load_dataset
+from app.core.encoder import SentenceEncoder, encoder_signature
+from app.core.sentences import SentenceSplitter
+from app.core.model_file import load_keras_model
+from app.core.scorer import predict_rows
+from app.settings import DATA_ROOT
+from training.data import LoadReport, load_dataset
 from training.evaluate import rouge_scores
 from training.examples import prepare_examples
 from training.vector_cache import VectorCache
@@ -38,7 +40,7 @@ def main():
     model = load_keras_model("models/brief.h5")
     splitter, cache, encoder = SentenceSplitter("models/nltk_data"), VectorCache("cache/vectors.h5", encoder_signature()), SentenceEncoder()
     for spec in ("bbc:test", "cnndm:validation"):
-        examples = prepare_examples(load_dataset(spec, str(DEFAULT_DATA), LoadReport(), dedupe=False), splitter,
+        examples = prepare_examples(load_dataset(spec, str(DATA_ROOT), LoadReport(), dedupe=False), splitter,
                                     "oracle", cache, encoder, LoadReport(), min_sentences=1)
         scores = predict_rows(model, [e.rows for e in examples])
         familiarity = np.array([np.sort(train_docs @ doc_vector(e.rows))[-K_NEAREST:].mean() for e in examples])

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.features import FEATURES
+from app.core.features import FEATURES
 from training.evaluate import rouge_scores
 
 _spec = importlib.util.spec_from_file_location("cv", Path(__file__).with_name("cv.py"))

@@ -3,12 +3,15 @@ import sys, logging
 import os; ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))); sys.path.insert(0, ROOT)
 os.chdir(ROOT)
 import keras, numpy as np
-from app.encoder import SentenceEncoder
-from app.sentences import SentenceSplitter
-from app.summarizer import predict_rows
+from app.core.encoder import SentenceEncoder
+from app.core.sentences import SentenceSplitter
+from app.core.scorer import predict_rows
 from training.data import LoadReport
 from training.examples import prepare_examples
-from training.train import load_sets, VALIDATION_SETS, TEST_SETS, mean_rouge, DEFAULT_DATA
+from app.settings import DATA_ROOT as DEFAULT_DATA
+from training.data import load_sets
+from training.fit import mean_rouge
+from training.train import VALIDATION_SETS, TEST_SETS
 from training.evaluate import evaluate_scores
 from training.vector_cache import VectorCache
 logging.basicConfig(level=logging.WARNING)

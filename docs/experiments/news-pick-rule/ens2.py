@@ -2,7 +2,8 @@
 import sys, os, pickle, logging
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))); sys.path.insert(0, ROOT); os.chdir(ROOT)
 import keras
-from training.train import select, average_models, VALIDATION_SETS
+from training.fit import select, average_models
+from training.train import VALIDATION_SETS
 ex = pickle.load(open("runs/exp/examples.pkl", "rb"))
 models = [keras.saving.load_model(p, compile=False) for p in sys.argv[1:]]
 m = average_models(models) if len(models) > 1 else models[0]

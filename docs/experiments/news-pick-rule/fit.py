@@ -2,7 +2,8 @@
 import sys, os, pickle, json, time, logging, dataclasses
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))); sys.path.insert(0, ROOT); os.chdir(ROOT)
 import numpy as np
-from training.train import TrainConfig, fit_once, select, VALIDATION_SETS
+from training.fit import fit_once, select
+from training.train import TrainConfig, VALIDATION_SETS
 from training.model import ModelConfig
 logging.basicConfig(level=logging.INFO)
 name = sys.argv[1]

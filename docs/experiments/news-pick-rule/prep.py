@@ -1,11 +1,13 @@
 """Prepare the train/validation examples of `make train` once and pickle them per set."""
 import sys, os, pickle, logging, time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))); sys.path.insert(0, ROOT); os.chdir(ROOT)
-from app.encoder import SentenceEncoder
-from app.sentences import SentenceSplitter
+from app.core.encoder import SentenceEncoder
+from app.core.sentences import SentenceSplitter
 from training.data import LoadReport
 from training.examples import prepare_examples
-from training.train import load_sets, VALIDATION_SETS, DEFAULT_DATA
+from app.settings import DATA_ROOT as DEFAULT_DATA
+from training.data import load_sets
+from training.train import VALIDATION_SETS
 from training.vector_cache import VectorCache
 logging.basicConfig(level=logging.INFO)
 t = time.time()

@@ -2,10 +2,11 @@
 import sys, os, pickle
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))); sys.path.insert(0, ROOT); os.chdir(ROOT)
 import numpy as np, keras
-import app.ranking as R
+import app.core.ranking as R
 import training.evaluate as E
-from app.summarizer import predict_rows
-from training.train import VALIDATION_SETS, mean_rouge
+from app.core.scorer import predict_rows
+from training.fit import mean_rouge
+from training.train import VALIDATION_SETS
 ex = pickle.load(open("runs/exp/examples.pkl", "rb"))
 model = keras.saving.load_model(sys.argv[1] if len(sys.argv) > 1 else "models/brief.h5", compile=False)
 scores = {s: predict_rows(model, [e.rows for e in ex[s]]) for s in VALIDATION_SETS}

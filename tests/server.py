@@ -1,7 +1,7 @@
 """A running gunicorn seen from outside: its workers, their memory, and when every one is ready.
 
-One home for what the benchmarks (``bench/``), the test fixtures (``tests/conftest.py``) and the
-soak (``tests/soak.py``) all need to know about a real server.
+One home for what the test fixtures (``tests/conftest.py``), the soak (``tests/soak.py``) and the
+benchmarks (``bench/``, which run the server as the tests do) need to know about a real server.
 """
 
 from __future__ import annotations

@@ -9,16 +9,18 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from app import metrics
-from app.drift import drift_report
-from app.encoder import EncoderError
+from app.server import metrics
+from app.server.drift import drift_report
+from app.core.weights import EncoderError
 from app.errors import APIError
 from app.ingest.document import Document, read_document
 from app.ingest.fetch import FetchedPage, FetchPolicy, fetch_page
-from app.response import build_result
+from app.server.response import build_result
 from app.server.schema import Article, EvaluateRequest, Result
 from app.server.workers import list_workers, record_worker
-from app.summarizer import ModelFileError, Summarizer
+from app.core.card import SCORE_BINS, SCORE_EDGES
+from app.core.model_file import ModelFileError
+from app.core.summarizer import Summarizer
 
 log = logging.getLogger(__name__)
 
@@ -30,19 +32,20 @@ class BriefService:
 
     def __init__(self, model_path: Path, card_path: Path, nltk_data: Path, max_sentences: int,
                  fetch_policy: FetchPolicy | None = None, xla: bool = True,
-                 workers_dir: Path | None = None):
-        """``fetch_policy``: what URLs may be fetched, or None where fetching is off; ``xla``: see ``Summarizer``;
-        ``workers_dir``: where the workers of one server record what they serve."""
+                 workers_dir: Path | None = None, on_stage: Callable[[str, float], None] | None = None):
+        """``fetch_policy``: what URLs may be fetched, or None where fetching is off; ``xla``, ``on_stage``:
+        see ``Summarizer``; ``workers_dir``: where the workers of one server record what they serve."""
         self.paths = (model_path, card_path, nltk_data)
         self.xla = xla
         self.max_sentences = max_sentences
         self.fetch_policy = fetch_policy
         self.workers_dir = workers_dir  # where the workers of one server record what they serve
+        self.on_stage = on_stage
         self.summarizer: Summarizer | None = None
         self.reason = "the model is loading"
         self.since = time.time()
         # The request threads of a worker score concurrently: the encoder runs one batch at a time
-        # and merges the sentences of requests that wait meanwhile (app.encoder.Coalescer); the
+        # and merges the sentences of requests that wait meanwhile (app.core.encoder.Coalescer); the
         # LSTM's graphs are safe to call from several threads.
 
     def start(self, background: bool) -> None:
@@ -54,8 +57,8 @@ class BriefService:
     def load(self) -> None:
         """Load the model, encoder and splitter, run one warm-up prediction, then declare ready."""
         try:
-            summarizer = Summarizer(*self.paths, xla=self.xla)
-            summarizer.score([WARM_UP_TEXT])
+            summarizer = Summarizer(*self.paths, xla=self.xla, on_stage=self.on_stage)
+            summarizer.score_texts([WARM_UP_TEXT])
         except (ModelFileError, EncoderError, OSError) as e:
             self.reason = f"model not loaded: {e}"
             log.error("Brief cannot serve: %s", self.reason)
@@ -87,8 +90,9 @@ class BriefService:
             raise APIError(503, "not_ready", self.reason)
         return self.summarizer
 
-    def evaluate(self, request: EvaluateRequest, admit: Callable[[int], None] = lambda count: None) -> list[Result]:
-        """Read every article (HTML extracted, URLs fetched), score them (encoded together), one result each.
+    def highlight(self, request: EvaluateRequest, admit: Callable[[int], None] = lambda count: None) -> list[Result]:
+        """What ``POST /api/evaluate`` answers: read every article (HTML extracted, URLs fetched), score
+        them (encoded together), pick each one's highlights. (Not ROUGE evaluation: that is ``training/evaluate.py``.)
 
         ``admit`` gets the request's sentence count before the expensive part; it may refuse by raising.
         """
@@ -138,11 +142,11 @@ class BriefService:
     def drift(self, min_samples: int, psi_warn: float, psi_alert: float) -> dict:
         """The live LSTM score distribution (all workers) against the card's validation distribution."""
         summarizer = self.ready()
-        reference = summarizer.card.get("validation_scores") or {}
+        reference = summarizer.card.validation_scores or {}
         edges = [round(e, 4) for e in reference.get("bin_edges", [])]
-        if edges != list(metrics.SCORE_EDGES) or len(reference.get("counts", [])) != len(edges) - 1:
+        if edges != list(SCORE_EDGES) or len(reference.get("counts", [])) != len(edges) - 1:
             raise APIError(503, "drift_unavailable",
-                           "the model card's validation_scores do not use the service's 20 score bins on [0, 1]")
+                           f"the model card's validation_scores do not use the service's {SCORE_BINS} score bins on [0, 1]")
         report = drift_report(reference, metrics.score_counts("lstm"),
                               min_samples=min_samples, psi_warn=psi_warn, psi_alert=psi_alert)
         return {"model": summarizer.model_id, **report}

@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from app.words import words
+from app.core.words import words
 
 PICK_RULES = ("top", "trigram_blocking", "near_duplicate_blocking")
 NEAR_DUPLICATE = 0.5  # share of a sentence's trigrams already picked that makes it a near-repeat

@@ -1,4 +1,4 @@
-"""HTTP only: read the request, call one function, answer JSON. The work happens in ``app.service``."""
+"""HTTP only: read the request, call one function, answer JSON. The work happens in ``app.server.service``."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import os
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from app import metrics
-from app.sample_articles import load_samples
+from app.server import metrics
+from app.server.sample_articles import load_samples
 from app.server.rate_limits import admit_sentences
 from app.server.request import parse_evaluate
-from app.service import BriefService
+from app.server.service import BriefService
 
 bp = Blueprint("brief", __name__)
 
@@ -40,14 +40,14 @@ def ready():
 @bp.get("/api/model")
 def model_card():
     """The card of the model this worker serves, and which model every worker of the server serves."""
-    return jsonify({**service().ready().card, "workers": service().workers()})
+    return jsonify({**service().ready().card.to_dict(), "workers": service().workers()})
 
 
 @bp.post("/api/evaluate")
 def evaluate():
     config = current_app.config
     parsed = parse_evaluate(request, config["DEFAULT_TOP"], config["MAX_ARTICLES"], config["BODY_TIMEOUT"])
-    results = [r.model_dump(exclude_unset=True) for r in service().evaluate(parsed, admit=admit_sentences)]
+    results = [r.model_dump(exclude_unset=True) for r in service().highlight(parsed, admit=admit_sentences)]
     return jsonify({"results": results} if parsed.batch else results[0])
 
 

@@ -8,7 +8,7 @@ from typing import Sequence
 
 import numpy as np
 
-from app.words import content_words, words
+from app.core.words import content_words, words
 
 TOP_WORDS_SHARE = 0.1  # the top 10% of distinct content words count as significant...
 MIN_TOP_WORDS = 5  # ...but never fewer than 5, or short texts have one significant word

@@ -14,9 +14,8 @@ from flask import Flask, g, request
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-# The drift reference in the model card is a 20-bin histogram of scores on [0, 1];
-# live scores are counted in the same bins, so the two can be compared.
-SCORE_EDGES = tuple(round(i / 20, 4) for i in range(21))
+from app.core.card import SCORE_EDGES  # the model card's drift histogram's bins: live scores are counted in the same
+
 
 REQUESTS = Counter("brief_requests", "HTTP requests by endpoint, method and status.", ["endpoint", "method", "status"])
 LATENCY = Histogram(
@@ -65,7 +64,7 @@ def observe_fetch(outcome: str, seconds: float, size: int) -> None:
 
 
 def score_counts(method: str = "lstm", source: CollectorRegistry | None = None) -> list[int]:
-    """Live counts of predicted scores in each of the 20 ``SCORE_EDGES`` bins (not cumulative)."""
+    """Live counts of predicted scores in each of the card's ``SCORE_EDGES`` bins (not cumulative)."""
     cumulative = {edge: 0.0 for edge in SCORE_EDGES[1:]}
     for metric in (source or registry()).collect():
         if metric.name != "brief_sentence_score":

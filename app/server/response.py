@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from app.ingest.document import Document
-from app.ranking import pick, rank
+from app.core.ranking import pick, rank
 from app.server.schema import Result, ScoredSentence
-from app.summarizer import ScoredArticle
+from app.core.summarizer import ScoredArticle
 
 
 def scroll_percent(start: int, text_length: int) -> float:
@@ -15,7 +15,7 @@ def scroll_percent(start: int, text_length: int) -> float:
 
 def build_result(document: Document, article: ScoredArticle, top: int, model: str, pick_rule: str = "top") -> Result:
     """Sentences sorted by score (best first; ties in document order) and the ``top`` highlights
-    (picked by ``pick_rule``, ``app.ranking``) in document order.
+    (picked by ``pick_rule``, ``app.core.ranking``) in document order.
 
     ``start``/``end`` index the document's text as a Python string (Unicode code points):
     ``text[start:end] == sent``. The text is part of the answer where it was extracted from HTML.

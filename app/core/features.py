@@ -13,8 +13,8 @@ from typing import Sequence
 import numpy as np
 from nltk.stem.porter import PorterStemmer
 
-from app.luhn import score_luhn
-from app.words import content_words
+from app.core.luhn import score_luhn
+from app.core.words import content_words
 
 _stem = lru_cache(maxsize=100_000)(PorterStemmer().stem)
 
@@ -27,7 +27,7 @@ FEATURES = (
     "centrality",  # PageRank over shared content words (TextRank's graph), times n
     "word_weight",  # mean document frequency of the sentence's content words, over the top one
     "textrank",  # TextRank (as sumy rates it: stemmed words, self-loops, log-length norm), times n
-    "luhn",  # Luhn's significance factor (app/luhn.py), over the article's best
+    "luhn",  # Luhn's significance factor (app/core/luhn.py), over the article's best
     # Where the sentence ranks within its article (1 = top, 0 = bottom) by length, TextRank and
     # meaning-centroid: a top-K pick is about rank, and ranks read the same in short and long articles.
     "rank_words",

@@ -16,7 +16,6 @@ import nltk
 from nltk.tokenize.punkt import PunktTokenizer
 
 PUNKT_LANGUAGE = "english"
-DEFAULT_NLTK_DATA = Path(__file__).resolve().parents[1] / "models" / "nltk_data"  # the shipped parameters
 _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n\s*")  # a blank line: a heading or paragraph ends there
 
 

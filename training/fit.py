@@ -1,0 +1,168 @@
+"""The training library behind ``training/train.py``: fit one initialisation, average fits, choose on
+validation, and save atomically.
+
+``train.py`` is the entry point (its settings, the steps in order); ``training/search.py`` and
+``training/distributed.py`` reuse these pieces.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import keras
+import numpy as np
+
+from app.core.card import score_histogram
+from app.core.ranking import PICK_RULES
+from app.core.scorer import predict_rows
+from training.evaluate import evaluate_scores
+from training.examples import Example, ExampleBatches
+from training.model import build_model
+
+if TYPE_CHECKING:
+    from training.train import TrainConfig
+
+log = logging.getLogger("training")
+
+
+def atomic_write(path: Path, write) -> None:
+    """Write through a temporary file in the same folder, then rename: readers see old or new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; the model must be readable by the service
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def score_distribution(model, examples: list[Example]) -> dict:
+    """The model's scores on ``examples`` in the card's histogram: the service's drift reference."""
+    return score_histogram(np.concatenate(predict_rows(model, [e.rows for e in examples])))
+
+
+def fit_once(config: TrainConfig, train: list[Example], val: list[Example], seed: int, strategy=None,
+             backup_dir: Path | None = None):
+    """One random initialisation: fit with early stopping, return (model, history).
+
+    With ``backup_dir``, the fit leaves a checkpoint there after every epoch and, if one is already
+    there (an interrupted run), goes on from it; the checkpoint is deleted when the fit completes.
+    """
+    keras.utils.set_random_seed(seed)
+    input_dim = train[0].rows.shape[1]
+    if strategy is not None:
+        with strategy.scope():
+            model = build_model(config.model, input_dim)
+    else:
+        model = build_model(config.model, input_dim)
+    history = model.fit(
+        ExampleBatches(train, config.batch_size, config.max_sentences, seed),
+        validation_data=ExampleBatches(val, config.batch_size, config.max_sentences, seed, shuffle=False),
+        epochs=config.epochs,
+        callbacks=[keras.callbacks.EarlyStopping(patience=config.patience, restore_best_weights=True)]
+        + ([keras.callbacks.BackupAndRestore(str(backup_dir))] if backup_dir else []),
+        verbose=2,
+    )
+    return model, history.history
+
+
+def average_models(models: list[keras.Model]) -> keras.Model:
+    """One model whose score is the mean of the members' scores (saved and loaded as one .h5)."""
+    sentences = keras.Input(shape=models[0].input_shape[0][1:], name="sentences")
+    mask = keras.Input(shape=(None,), dtype="float32", name="mask")
+    for i, member in enumerate(models):
+        member.name = f"member_{i}"
+    scores = keras.layers.Average(name="score")([m([sentences, mask]) for m in models])
+    return keras.Model([sentences, mask], scores, name="brief_ensemble")
+
+
+def mean_rouge(r: dict) -> float:
+    return (r["rouge1"] + r["rouge2"] + r["rougeLsum"]) / 3
+
+
+@dataclass
+class Selection:
+    """How good a model is on validation, with the pick rule that suits it best.
+
+    The criterion (fixed before any result was seen): for each validation set, the mean of
+    R-1, R-2 and R-L of the top-K highlights; then the mean over the sets, so that each set
+    (BBC, cased CNN, lowercased DailyMail...) counts the same however many articles it has.
+    """
+
+    criterion: float
+    pick_rule: str
+    rouge: dict[str, dict[str, float]]  # per validation set
+
+
+def select(model, val_sets: dict[str, list[Example]], k: int) -> Selection:
+    """The model's criterion under each pick rule; the best one (``top`` on a tie)."""
+    scores = {name: predict_rows(model, [e.rows for e in examples]) for name, examples in val_sets.items()}
+    best = None
+    for rule in PICK_RULES:
+        rouge = {name: evaluate_scores(examples, scores[name], k, rule) for name, examples in val_sets.items()}
+        criterion = round(float(np.mean([mean_rouge(r) for r in rouge.values()])), 4)
+        log.info("  pick rule %s: criterion %.3f %s", rule, criterion, rouge)
+        if best is None or criterion > best.criterion:
+            best = Selection(criterion, rule, rouge)
+    return best
+
+
+def save_curves(histories: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for i, h in enumerate(histories):
+        ax.plot(h["loss"], label=f"fit {i} train", color=f"C{i}")
+        ax.plot(h["val_loss"], label=f"fit {i} validation", color=f"C{i}", linestyle="--")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def make_strategy(config: TrainConfig):
+    if not config.distribute:
+        return None
+    import tensorflow as tf  # multi-device training is a TensorFlow feature; the model code stays pure Keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise SystemExit("--distribute needs KERAS_BACKEND=tensorflow")
+    gpus = tf.config.list_logical_devices("GPU")
+    devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
+    log.info("MirroredStrategy over %s", devices)
+    return tf.distribute.MirroredStrategy(devices)
+
+
+def split_cpu(n: int) -> None:
+    if n > 1:
+        import tensorflow as tf
+
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * n)
+
+
+def backend_version() -> dict:
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return {"tensorflow": tf.__version__}
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return {"jax": jax.__version__}
+    return {}
