@@ -153,6 +153,25 @@ def test_interrupted_training_leaves_the_saved_model_intact_and_resumes(tiny_run
     assert model_path.read_bytes() != before
 
 
+def test_more_restarts_with_resume_reuse_the_fits_already_done(tiny_run):
+    """Fit i is seeded seed+i on the same data whatever --restarts says: going from one fit to two
+    (and averaging them) refits only the new one."""
+    root, _ = tiny_run
+    first = subprocess.run(_tiny_args(root, "models/more.h5", "--epochs", "2"), capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr[-3000:]
+    more = subprocess.run(_tiny_args(root, "models/more.h5", "--epochs", "2", "--resume") + ["--restarts", "2", "--ensemble"],
+                          capture_output=True, text=True, timeout=600)
+    assert more.returncode == 0, more.stderr[-3000:]
+    assert "fit 0: resumed from" in more.stderr
+    assert "fit 1: resumed" not in more.stderr and "Epoch 1/2" in more.stdout  # the second fit was made
+    metrics = json.loads((root / "runs/more/metrics.json").read_text())
+    assert [f["seed"] for f in metrics["fits"]] == [1, 2]
+    other = subprocess.run(_tiny_args(root, "models/more.h5", "--epochs", "2", "--resume", "--units", "4"),
+                           capture_output=True, text=True, timeout=600)
+    assert other.returncode == 0, other.stderr[-3000:]
+    assert "fit 0: resumed" not in other.stderr  # other hyper-parameters are another fit
+
+
 def test_vector_cache_is_shared_by_two_runs_and_refuses_another_encoder(tmp_path):
     from app.core.encoder import DIM, encoder_signature
     from training.vector_cache import VectorCache

@@ -112,6 +112,23 @@ def _add_field(parser: argparse.ArgumentParser, name: str, default) -> None:
         parser.add_argument(flag, type=type(default), default=default, help=f"(default: {default})")
 
 
+# Settings that do not change what one fit learns: fit i is seeded ``seed + i`` and sees the same data
+# however many fits the run makes or whether it averages them, so ``--resume`` reuses it across those.
+NOT_PER_FIT = ("resume", "epochs", "restarts", "ensemble")
+
+
+def fit_settings(config: TrainConfig) -> str:
+    """What a completed fit on disk is keyed on (written beside it as JSON)."""
+    return json.dumps(dataclasses.asdict(config) | {name: None for name in NOT_PER_FIT}, sort_keys=True)
+
+
+def same_fit(saved: str, settings: str) -> bool:
+    """Whether a fit saved with ``saved`` settings is the fit these settings would make."""
+    def key(text: str) -> dict:
+        return {k: v for k, v in json.loads(text).items() if k not in NOT_PER_FIT}
+    return key(saved) == key(settings)
+
+
 def train(config: TrainConfig) -> ModelCard:
     started = time.time()
     split_cpu(config.cpu_devices)
@@ -139,7 +156,7 @@ def train(config: TrainConfig) -> ModelCard:
     out = Path(config.out)
     run_dir = Path(config.runs) / out.stem
     fits_dir = run_dir / "fits"
-    settings = json.dumps(dataclasses.asdict(config) | {"resume": None, "epochs": None}, sort_keys=True)
+    settings = fit_settings(config)
     if not config.resume:
         shutil.rmtree(fits_dir, ignore_errors=True)
     fits_dir.mkdir(parents=True, exist_ok=True)
@@ -147,7 +164,7 @@ def train(config: TrainConfig) -> ModelCard:
     for restart in range(config.restarts):
         # A completed fit is kept on disk, so an interrupted run (--resume) does not redo it.
         done_model, done_info = fits_dir / f"fit_{restart}.h5", fits_dir / f"fit_{restart}.json"
-        if config.resume and done_model.exists() and done_info.exists() and json.loads(done_info.read_text())["settings"] == settings:
+        if config.resume and done_model.exists() and done_info.exists() and same_fit(json.loads(done_info.read_text())["settings"], settings):
             model = keras.saving.load_model(done_model, compile=False)
             history = json.loads(done_info.read_text())["history"]
             log.info("fit %d: resumed from %s", restart, done_model)
