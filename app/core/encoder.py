@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -95,26 +95,7 @@ class SentenceEncoder:
         """Encode without the cache: batches of one length bucket, padded to their longest sentence."""
         if not sentences:
             return np.zeros((0, DIM), dtype=np.float32)
-        ids = self.token_ids(sentences)
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        out = np.zeros((len(ids), DIM), dtype=np.float32)
-        start = 0
-        while start < len(order):
-            # one batch: up to batch_size sentences of the same length bucket
-            bucket = bucket_length(len(ids[order[start]]), TOKEN_BUCKETS)
-            end = start
-            while end < len(order) and end - start < self.batch_size and bucket_length(len(ids[order[end]]), TOKEN_BUCKETS) == bucket:
-                end += 1
-            batch = order[start:end]
-            length = -(-len(ids[order[end - 1]]) // PAD_MULTIPLE) * PAD_MULTIPLE  # the longest (sorted)
-            token_ids = np.zeros((len(batch), length), dtype=np.int32)
-            mask = np.zeros((len(batch), length), dtype=bool)
-            for row, i in enumerate(batch):
-                token_ids[row, : len(ids[i])] = ids[i]
-                mask[row, : len(ids[i])] = True
-            out[batch] = self._pool(token_ids, mask)
-            start = end
-        return out
+        return encode_token_ids(self.token_ids(sentences), self._forward, self.batch_size)
 
     def _encode_distinct(self, sentences: list[str]) -> np.ndarray:
         """``encode_uncached`` with each distinct sentence encoded once (callers that share a batch may repeat each other)."""
@@ -125,11 +106,45 @@ class SentenceEncoder:
         where = {s: i for i, s in enumerate(distinct)}
         return vectors[[where[s] for s in sentences]]
 
-    def _pool(self, token_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        hidden = self._forward(token_ids, mask)  # (B, T, 384)
-        weights = mask[..., None].astype(np.float32)
-        mean = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)
-        return mean / np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12)
+
+Forward = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (token ids int32 (B, T), mask bool (B, T)) -> hidden (B, T, 384)
+
+
+def token_batches(ids: Sequence[Sequence[int]], batch_size: int) -> Iterator[tuple[list[int], np.ndarray, np.ndarray]]:
+    """``(positions, token_ids, mask)`` batches: up to ``batch_size`` sentences of one length bucket,
+    shortest first, padded to their longest sentence rounded up to ``PAD_MULTIPLE``."""
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    start = 0
+    while start < len(order):
+        bucket = bucket_length(len(ids[order[start]]), TOKEN_BUCKETS)
+        end = start
+        while end < len(order) and end - start < batch_size and bucket_length(len(ids[order[end]]), TOKEN_BUCKETS) == bucket:
+            end += 1
+        batch = order[start:end]
+        length = -(-len(ids[order[end - 1]]) // PAD_MULTIPLE) * PAD_MULTIPLE  # the longest (sorted)
+        token_ids = np.zeros((len(batch), length), dtype=np.int32)
+        mask = np.zeros((len(batch), length), dtype=bool)
+        for row, i in enumerate(batch):
+            token_ids[row, : len(ids[i])] = ids[i]
+            mask[row, : len(ids[i])] = True
+        yield batch, token_ids, mask
+        start = end
+
+
+def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The sentence vector: the mean of the real tokens' hidden states, L2-normalised (``POOLING``)."""
+    weights = mask[..., None].astype(np.float32)
+    mean = (np.asarray(hidden, dtype=np.float32) * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)
+    return mean / np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12)
+
+
+def encode_token_ids(ids: Sequence[Sequence[int]], forward: Forward, batch_size: int = 64) -> np.ndarray:
+    """Vectors ``(len(ids), 384)`` with ``forward`` as the transformer: the seam where another runtime
+    or precision plugs in (docs/experiments/encoder-runtimes uses it to compare them)."""
+    out = np.zeros((len(ids), DIM), dtype=np.float32)
+    for batch, token_ids, mask in token_batches(ids, batch_size):
+        out[batch] = mean_pool(forward(token_ids, mask), mask)
+    return out
 
 
 def _compile_forward(backbone):

@@ -1,43 +1,17 @@
-"""Shared by every candidate: the data from prep.py, app/encoder.py's bucketing/padding/pooling with a
+"""Shared by every candidate: the data from prep.py, app/core/encoder.py's bucketing/padding/pooling (encode_token_ids) with a
 pluggable forward ``(token_ids int32 (B,T), mask bool (B,T)) -> hidden float32 (B,T,384)``, interleaved timing."""
-import os, pickle, statistics, time
+import os, pickle, statistics, sys, time
 import numpy as np
 
-LENGTH_BUCKETS = (16, 32, 48, 64, 96, 128, 192, 256)
-PAD_MULTIPLE = 8
+sys.path.insert(0, os.environ.get("BRIEF_ROOT", "/work/main"))
+from app.core.encoder import encode_token_ids  # noqa: E402
+
 DATA = pickle.load(open("/tmp/p16/data.pkl", "rb"))
 
 
-def _bucket(n):
-    for b in LENGTH_BUCKETS:
-        if n <= b:
-            return b
-    return LENGTH_BUCKETS[-1]
-
-
 def encode(ids, forward, batch_size=64):
-    """Exactly SentenceEncoder.encode_uncached after tokenization, with ``forward`` as the model."""
-    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-    out = np.zeros((len(ids), 384), dtype=np.float32)
-    start = 0
-    while start < len(order):
-        bucket = _bucket(len(ids[order[start]]))
-        end = start
-        while end < len(order) and end - start < batch_size and _bucket(len(ids[order[end]])) == bucket:
-            end += 1
-        batch = order[start:end]
-        length = -(-len(ids[order[end - 1]]) // PAD_MULTIPLE) * PAD_MULTIPLE
-        token_ids = np.zeros((len(batch), length), dtype=np.int32)
-        mask = np.zeros((len(batch), length), dtype=bool)
-        for row, i in enumerate(batch):
-            token_ids[row, : len(ids[i])] = ids[i]
-            mask[row, : len(ids[i])] = True
-        hidden = np.asarray(forward(token_ids, mask), dtype=np.float32)
-        w = mask[..., None].astype(np.float32)
-        mean = (hidden * w).sum(axis=1) / np.maximum(w.sum(axis=1), 1.0)
-        out[batch] = mean / np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12)
-        start = end
-    return out
+    """SentenceEncoder.encode_uncached after tokenization, with ``forward`` as the model."""
+    return encode_token_ids(ids, forward, batch_size)
 
 
 def sentence_set(name):
