@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from training.data import LoadReport, load_bbc, load_dataset, load_jsonl
@@ -83,6 +84,27 @@ def test_a_repeated_training_set_is_oversampled(tmp_path):
     path = tmp_path / "s.jsonl"
     path.write_text(json.dumps({"id": "a", "article": "Text.", "highlights": "h"}) + "\n")
     assert [a.id for a in load_sets([f"{path}*3"], str(tmp_path), LoadReport())] == ["a", "a", "a"]
+
+
+def test_a_weighted_training_set_is_loaded_once_and_weighs_more_in_the_loss(tmp_path):
+    from training.data import load_sets
+    from training.examples import Example, ExampleBatches
+
+    path = tmp_path / "s.jsonl"
+    path.write_text(json.dumps({"id": "a", "article": "Text.", "highlights": "h"}) + "\n")
+    other = tmp_path / "t.jsonl"
+    other.write_text(json.dumps({"id": "b", "article": "Text.", "highlights": "h"}) + "\n")
+    articles = load_sets([f"{path}^2.5", str(other)], str(tmp_path), LoadReport())
+    assert [(a.id, a.weight) for a in articles] == [("a", 2.5), ("b", 1.0)]
+    with pytest.raises(ValueError, match="positive"):
+        load_sets([f"{path}^0"], str(tmp_path), LoadReport())
+
+    examples = [Example(a, [], np.ones((n, 4), np.float32), np.zeros(n, np.float32)) for a, n in zip(articles, (2, 3))]
+    (_, mask), _, sample_weight = ExampleBatches(examples, 2, 64, seed=0, shuffle=False)[0]
+    # padding still weighs 0; each article's real sentences weigh its set's weight
+    real = sorted(tuple(row[row > 0].tolist()) for row in sample_weight)
+    assert real == [(1.0, 1.0, 1.0), (2.5, 2.5)]
+    assert ((sample_weight > 0) == (mask > 0)).all()
 
 
 def _write_stories(path, n, source=None):

@@ -105,6 +105,8 @@ def test_a_listwise_model_fits_and_reloads_from_h5(tmp_path):
     rng = np.random.default_rng(0)
 
     class Ex:  # what ExampleBatches reads of an example
+        weight = 1.0
+
         def __init__(self, n):
             self.rows = rng.normal(size=(n, DIM)).astype(np.float32)
             self.labels = (rng.random(n) > 0.6).astype(np.float32)

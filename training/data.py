@@ -13,6 +13,7 @@ counted in the returned ``LoadReport``; nothing is silently relabelled.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import logging
@@ -38,6 +39,7 @@ class Article:
     quotes: tuple[str, ...]
     title: str = ""
     source: str = ""  # where it comes from (bbc, cnn, dm, inshorts...): evaluation reports by it
+    weight: float = 1.0  # how much the article counts in the training loss ("<set>^W")
 
 
 @dataclass
@@ -207,12 +209,27 @@ def load_dataset(
     raise ValueError(f"unknown data set {spec!r}: use bbc:<split>, cnndm:<name>, inshorts:<name> or a .jsonl path")
 
 
+_REPEAT = re.compile(r"(.+)\*(\d+)$")
+_WEIGHT = re.compile(r"(.+)\^(\d+(?:\.\d+)?)$")
+
+
 def load_sets(specs: list[str], data_root: str, report: LoadReport, dedupe: bool = True) -> list[Article]:
-    """The articles of several data sets in order; ``"<set>*N"`` repeats a set N times (oversampling a small one)."""
+    """The articles of several data sets in order. ``"<set>*N"`` repeats a set N times (oversampling
+    a small one); ``"<set>^W"`` keeps it once but weighs each of its articles W times in the training
+    loss (the same pull in expectation, with N times fewer steps)."""
     articles = []
     for spec in specs:
-        name, _, times = spec.rpartition("*") if "*" in spec else (spec, "", "1")
-        articles += load_dataset(name, data_root, report, dedupe) * int(times)
+        name, times, weight = spec, 1, 1.0
+        if m := _REPEAT.fullmatch(name):
+            name, times = m.group(1), int(m.group(2))
+        elif m := _WEIGHT.fullmatch(name):
+            name, weight = m.group(1), float(m.group(2))
+            if weight <= 0:
+                raise ValueError(f"{spec!r}: a set's weight must be positive")
+        loaded = load_dataset(name, data_root, report, dedupe)
+        if weight != 1.0:
+            loaded = [dataclasses.replace(a, weight=weight) for a in loaded]
+        articles += loaded * times
     return articles
 
 

@@ -26,6 +26,11 @@ class Example:
     rows: np.ndarray  # (n_sentences, dim + N_FEATURES)
     labels: np.ndarray  # (n_sentences,)
 
+    @property
+    def weight(self) -> float:
+        """How much this article counts in the training loss (its set's ``^W``; 1 by default)."""
+        return self.article.weight
+
 
 def prepare_examples(
     articles: list[Article],
@@ -62,7 +67,8 @@ class ExampleBatches(keras.utils.PyDataset):
     """Batches of articles of similar length, padded to a length bucket, reshuffled every epoch.
 
     Yields ``([x, mask], y, sample_weight)`` with ``sample_weight`` 0 and ``y`` ``PADDING_LABEL``
-    on padding, so padding never touches the loss.
+    on padding, so padding never touches the loss; on real sentences ``sample_weight`` is the
+    article's weight.
     """
 
     def __init__(self, examples: list[Example], batch_size: int, max_sentences: int, seed: int, shuffle: bool = True):
@@ -96,7 +102,8 @@ class ExampleBatches(keras.utils.PyDataset):
         y = np.full(mask.shape + (1,), PADDING_LABEL, dtype=np.float32)
         for row, e in enumerate(members):
             y[row, : min(length, len(e.labels)), 0] = e.labels[:length]
-        return (x, mask), y, mask
+        weights = np.array([e.weight for e in members], dtype=np.float32)
+        return (x, mask), y, mask * weights[:, None]
 
     def on_epoch_end(self) -> None:
         if self.shuffle:

@@ -56,7 +56,8 @@ TEST_SETS = ("bbc:test", "cnndm:validation", "cnndm:validation_lowercased[-1000:
 
 @dataclass
 class TrainConfig:
-    # data sets to fit on; "<set>*N" repeats a set N times per epoch (oversampling a small one)
+    # data sets to fit on; "<set>*N" repeats a set N times per epoch (oversampling a small one),
+    # "<set>^W" weighs its articles W times in the loss instead
     train: list[str] = field(default_factory=lambda: list(TRAIN_SETS))
     validation: list[str] = field(default_factory=lambda: list(VALIDATION_SETS))  # early stopping + model choice
     test: list[str] = field(default_factory=lambda: list(TEST_SETS))  # reported in the card, never used to choose
