@@ -99,7 +99,7 @@ def test_a_weighted_training_set_is_loaded_once_and_weighs_more_in_the_loss(tmp_
     with pytest.raises(ValueError, match="positive"):
         load_sets([f"{path}^0"], str(tmp_path), LoadReport())
 
-    examples = [Example(a, [], np.ones((n, 4), np.float32), np.zeros(n, np.float32)) for a, n in zip(articles, (2, 3))]
+    examples = [Example(a, [], np.ones((n, 4), np.float32), np.zeros(n, np.float32), a.weight) for a, n in zip(articles, (2, 3))]
     (_, mask), _, sample_weight = ExampleBatches(examples, 2, 64, seed=0, shuffle=False)[0]
     # padding still weighs 0; each article's real sentences weigh its set's weight
     real = sorted(tuple(row[row > 0].tolist()) for row in sample_weight)

@@ -58,3 +58,22 @@ def test_training_and_serving_build_identical_rows_for_the_same_article(tmp_path
     serving = featurize_articles([served_sentences], encoder.encode([s.text for s in served_sentences]))
     assert [s.text for s in training[0].sentences] == [s.text for s in served_sentences]
     np.testing.assert_array_equal(training[0].rows, serving[0])
+
+
+def test_an_articles_weight_reaches_its_training_example(tmp_path):
+    """A set's "^W" (training.data) is what the loss sees: prepare_examples carries it over."""
+    import dataclasses
+
+    from app.core.encoder import SentenceEncoder
+    from app.core.sentences import SentenceSplitter
+    from app.settings import NLTK_DATA, resolve
+    from training.data import Article
+    from training.examples import prepare_examples
+    from training.vector_cache import VectorCache
+
+    encoder = SentenceEncoder()
+    plain = Article("a", "The bridge will close. Cyclists can still cross.", ("The bridge will close.",))
+    weighted = dataclasses.replace(plain, id="b", weight=4.0)
+    examples = prepare_examples([plain, weighted], SentenceSplitter(resolve(NLTK_DATA)), "oracle",
+                                VectorCache(tmp_path / "v.h5", encoder.signature), encoder)
+    assert [e.weight for e in examples] == [1.0, 4.0]

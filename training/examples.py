@@ -25,11 +25,7 @@ class Example:
     sentences: list[Sentence]
     rows: np.ndarray  # (n_sentences, dim + N_FEATURES)
     labels: np.ndarray  # (n_sentences,)
-
-    @property
-    def weight(self) -> float:
-        """How much this article counts in the training loss (its set's ``^W``; 1 by default)."""
-        return self.article.weight
+    weight: float = 1.0  # how much the article counts in the training loss (its set's "^W")
 
 
 def prepare_examples(
@@ -59,7 +55,7 @@ def prepare_examples(
         texts = [s.text for s in sentences]
         vectors = cache.vectors(texts, None)
         labels = label_sentences(labeler, texts, article.quotes)
-        examples.append(Example(article, sentences, featurize(texts, vectors), labels))
+        examples.append(Example(article, sentences, featurize(texts, vectors), labels, article.weight))
     return examples
 
 

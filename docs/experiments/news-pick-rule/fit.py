@@ -17,7 +17,7 @@ t = time.time()
 import app.core.sentences; sys.modules.setdefault("app.sentences", app.core.sentences)  # pickles older than app/core
 ex = pickle.load(open("runs/exp/examples.pkl", "rb"))
 if bbc_weight != 1:  # "bbc:train^W": once per epoch, each article weighing W in the loss
-    ex["bbc:train"] = [dataclasses.replace(e, article=dataclasses.replace(e.article, weight=bbc_weight)) for e in ex["bbc:train"]]
+    ex["bbc:train"] = [dataclasses.replace(e, weight=bbc_weight) for e in ex["bbc:train"]]
 train = ex["bbc:train"] * bbc_times + ex["cnndm:train_cased"] + ex["cnndm:train_lowercased~8500"][:lower]
 val_sets = {s: ex[s] for s in VALIDATION_SETS}
 val = [e for s in VALIDATION_SETS for e in ex[s]]
