@@ -216,7 +216,7 @@ _WEIGHT = re.compile(r"(.+)\^(\d+(?:\.\d+)?)$")
 def load_sets(specs: list[str], data_root: str, report: LoadReport, dedupe: bool = True) -> list[Article]:
     """The articles of several data sets in order. ``"<set>*N"`` repeats a set N times (oversampling
     a small one); ``"<set>^W"`` keeps it once but weighs each of its articles W times in the training
-    loss (the same pull in expectation, with N times fewer steps)."""
+    loss (about the same pull, with W times fewer steps for that set)."""
     articles = []
     for spec in specs:
         name, times, weight = spec, 1, 1.0

@@ -119,8 +119,8 @@ NOT_PER_FIT = ("resume", "epochs", "restarts", "ensemble")
 
 
 def fit_settings(config: TrainConfig) -> str:
-    """What a completed fit on disk is keyed on (written beside it as JSON)."""
-    return json.dumps(dataclasses.asdict(config) | {name: None for name in NOT_PER_FIT}, sort_keys=True)
+    """The run's settings, written beside each completed fit (``same_fit`` compares them)."""
+    return json.dumps(dataclasses.asdict(config), sort_keys=True)
 
 
 def same_fit(saved: str, settings: str) -> bool:
