@@ -40,7 +40,7 @@ train: setup
 EVAL_SETS := --data bbc:test --data cnndm:validation --data 'cnndm:validation_lowercased[-1000:]' --data 'inshorts:news_summary[:500]'
 
 evaluate: setup
-	$(BIN)/python -m training.evaluate $(EVAL_SETS) --by-source --json docs/results/evaluation.json
+	$(BIN)/python -m training.evaluate $(EVAL_SETS) --by-source --json docs/results/evaluation.json --jobs 2
 
 # Benchmarks (bench/README.md): each writes bench/results/<name>.json; run them on an idle machine.
 BENCHMARKS := encoder latency throughput baselines training

@@ -77,3 +77,31 @@ def test_an_articles_weight_reaches_its_training_example(tmp_path):
     examples = prepare_examples([plain, weighted], SentenceSplitter(resolve(NLTK_DATA)), "oracle",
                                 VectorCache(tmp_path / "v.h5", encoder.signature), encoder)
     assert [e.weight for e in examples] == [1.0, 4.0]
+
+
+@pytest.mark.slow
+def test_examples_prepared_in_several_processes_are_the_examples_prepared_in_one(tmp_path, monkeypatch):
+    """``jobs`` only spreads the labelling and featurizing: same rows, labels and order, bit for bit."""
+    from app.core.encoder import SentenceEncoder
+    from app.core.sentences import SentenceSplitter
+    from app.settings import NLTK_DATA, resolve
+    from training import examples as examples_module
+    from training.data import Article
+    from training.vector_cache import VectorCache
+
+    sentences = ["The council voted on Tuesday to close the old bridge to cars.", "Engineers found cracks in March.",
+                 "Cyclists will still be able to cross.", "A meeting on a new bridge is planned for June.",
+                 "The mayor said the town would find the money."]
+    articles = [Article(f"a{i}", " ".join((sentences * 2)[i % 5 : i % 5 + 2 + i % 4]), (sentences[i % 5],))
+                for i in range(12)]
+    splitter, encoder = SentenceSplitter(resolve(NLTK_DATA)), SentenceEncoder()
+    cache = VectorCache(tmp_path / "v.h5", encoder.signature)
+    one = examples_module.prepare_examples(articles, splitter, "oracle", cache, encoder)
+    monkeypatch.setattr(examples_module, "PARALLEL_FROM", 2)
+    two = examples_module.prepare_examples(articles, splitter, "oracle", cache, encoder, jobs=2)
+    assert [e.article.id for e in two] == [e.article.id for e in one] and len(one) == 12
+    for a, b in zip(one, two):
+        assert a.sentences == b.sentences
+        np.testing.assert_array_equal(a.rows, b.rows)
+        np.testing.assert_array_equal(a.labels, b.labels)
+    assert len({len(e.rows) for e in one}) > 1  # articles of several lengths, so order mistakes would show

@@ -172,6 +172,26 @@ def test_more_restarts_with_resume_reuse_the_fits_already_done(tiny_run):
     assert "fit 0: resumed" not in other.stderr  # other hyper-parameters are another fit
 
 
+def test_jobs_fit_seeds_side_by_side_in_worker_processes(tiny_run):
+    """--jobs 2: the two fits run at once, each in a process of its own, and the run goes on from
+    what they saved exactly as from resumed fits (seeds 1 and 2, chosen on validation, card written)."""
+    root, _ = tiny_run
+    run = subprocess.run(_tiny_args(root, "models/jobs.h5", "--epochs", "2") + ["--restarts", "2", "--jobs", "2", "--ensemble"],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "2 at a time in worker processes" in run.stderr
+    for fit in (0, 1):
+        assert f"fit {fit} epoch 2/2: loss" in run.stderr  # each worker logs its epochs under its fit's name
+        assert f"fit {fit}: fitted in a worker" in run.stderr
+    assert not (root / "runs/jobs/fits/examples.pkl").exists()  # the workers' copy of the examples is gone
+    metrics = json.loads((root / "runs/jobs/metrics.json").read_text())
+    assert [f["seed"] for f in metrics["fits"]] == [1, 2]
+    assert all(len(f["history"]["val_loss"]) == 2 for f in metrics["fits"])
+    assert json.loads((root / "models/jobs.json").read_text())["hyperparameters"]["restarts"] == 2
+    bad = subprocess.run(_tiny_args(root, "models/jobs.h5", "--jobs", "0"), capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "--jobs must be 1 or more" in bad.stderr
+
+
 def test_vector_cache_is_shared_by_two_runs_and_refuses_another_encoder(tmp_path):
     from app.core.encoder import DIM, encoder_signature
     from training.vector_cache import VectorCache

@@ -164,6 +164,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--by-source", action="store_true", help="also report every figure per source (bbc, cnn, dm...)")
     parser.add_argument("--baselines", default=",".join(BASELINES), help="comma-separated; empty for none")
     parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--jobs", type=int, default=1, help="processes that label and featurize the articles")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
@@ -178,7 +179,7 @@ def main(argv: list[str] | None = None) -> dict:
     for spec in args.data:
         report = LoadReport()
         articles = load_dataset(spec, args.data_root, report, dedupe=False)
-        examples = prepare_examples(articles, splitter, "oracle", cache, encoder, report, min_sentences=1)
+        examples = prepare_examples(articles, splitter, "oracle", cache, encoder, report, min_sentences=1, jobs=args.jobs)
         start = time.perf_counter()
         picks = set_picks(model, examples, args.k, pick_rule, names)  # picked once, scored per source too
         results = score_picks(picks, examples, range(len(examples)))

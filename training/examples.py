@@ -36,8 +36,13 @@ def prepare_examples(
     encoder,
     report: LoadReport | None = None,
     min_sentences: int = 2,
+    jobs: int = 1,
 ) -> list[Example]:
-    """Split, label, encode and featurize; articles with fewer than ``min_sentences`` are skipped."""
+    """Split, label, encode and featurize; articles with fewer than ``min_sentences`` are skipped.
+
+    With ``jobs`` > 1, labelling and featurizing (pure Python and numpy, most of this stage once the
+    vectors are cached) run in that many processes; the examples are the same, in the same order.
+    """
     report = report if report is not None else LoadReport()
     split = []
     for article in articles:
@@ -50,13 +55,27 @@ def prepare_examples(
     all_texts = list(dict.fromkeys(s.text for _, sentences in split for s in sentences))
     log.info("vectors for %d distinct sentences (%d cached)", len(all_texts), len(cache))
     cache.fill(all_texts, encoder)
-    examples = []
-    for article, sentences in split:
-        texts = [s.text for s in sentences]
-        vectors = cache.vectors(texts, None)
-        labels = label_sentences(labeler, texts, article.quotes)
-        examples.append(Example(article, sentences, featurize(texts, vectors), labels, article.weight))
-    return examples
+    work = [(labeler, [s.text for s in sentences], article.quotes, cache.vectors([s.text for s in sentences], None))
+            for article, sentences in split]
+    if jobs > 1 and len(work) >= PARALLEL_FROM:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # spawn, not fork: the parent may have the encoder's threads running
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            done = list(pool.map(_label_and_featurize, work, chunksize=max(1, len(work) // (8 * jobs))))
+    else:
+        done = [_label_and_featurize(w) for w in work]
+    return [Example(article, sentences, rows, labels, article.weight)
+            for (article, sentences), (rows, labels) in zip(split, done)]
+
+
+PARALLEL_FROM = 200  # fewer articles than this are prepared in-process (starting workers costs seconds)
+
+
+def _label_and_featurize(work: tuple) -> tuple[np.ndarray, np.ndarray]:
+    labeler, texts, quotes, vectors = work
+    return featurize(texts, vectors), label_sentences(labeler, texts, quotes)
 
 
 class ExampleBatches(keras.utils.PyDataset):

@@ -33,8 +33,8 @@ from app.settings import DATA_ROOT, MODEL_FILE, NLTK_DATA, RUNS, VECTOR_CACHE
 from training.data import LoadReport, load_sets
 from training.evaluate import evaluate_model
 from training.examples import prepare_examples
-from training.fit import (Selection, atomic_write, average_models, backend_version, fit_once, make_strategy,
-                          save_curves, score_distribution, select, split_cpu)
+from training.fit import (Selection, atomic_write, average_models, backend_version, fit_in_processes, fit_once,
+                          make_strategy, save_curves, save_fit, saved_fit, score_distribution, select, split_cpu)
 from training.labels import LABELERS
 from training.model import ModelConfig
 from training.punkt import train_punkt
@@ -69,6 +69,8 @@ class TrainConfig:
     patience: int = 4  # early stopping on validation loss
     restarts: int = 3  # random initialisations; the best on validation ROUGE is kept...
     ensemble: bool = False  # ...or all of them, averaged into one model (kept if better on validation)
+    jobs: int = 1  # processes: fits side by side, each with cores/jobs threads (training/fit.py fit_in_processes),
+    # and the labelling and featurizing of the examples
     seed: int = 1
     k: int = 3  # sentences picked when measuring ROUGE
     max_sentences: int = 256  # longer articles are cut for training (never for scoring)
@@ -99,6 +101,10 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     config = TrainConfig(**args, model=ModelConfig(**model_args))
     if config.labeler not in LABELERS:
         parser.error(f"--labeler must be one of {sorted(LABELERS)}")
+    if config.jobs < 1:
+        parser.error("--jobs must be 1 or more")
+    if config.jobs > 1 and config.distribute:
+        parser.error("--jobs runs fits side by side on the CPU; --distribute spreads one fit over devices: choose one")
     return config
 
 
@@ -146,10 +152,12 @@ def train(config: TrainConfig) -> ModelCard:
     splitter = SentenceSplitter(config.nltk_data)
     encoder = SentenceEncoder()
     cache = VectorCache(config.cache, encoder.signature)
-    val_sets = {spec: prepare_examples(a, splitter, config.labeler, cache, encoder, report) for spec, a in val_articles.items()}
-    test_sets = {spec: prepare_examples(a, splitter, config.labeler, cache, encoder, LoadReport(), min_sentences=1)
-                 for spec, a in test_articles.items()}
-    train_ex = prepare_examples(train_articles, splitter, config.labeler, cache, encoder, report)
+    def prepare(articles, report, min_sentences=2):
+        return prepare_examples(articles, splitter, config.labeler, cache, encoder, report, min_sentences, jobs=config.jobs)
+
+    val_sets = {spec: prepare(a, report) for spec, a in val_articles.items()}
+    test_sets = {spec: prepare(a, LoadReport(), min_sentences=1) for spec, a in test_articles.items()}
+    train_ex = prepare(train_articles, report)
     val_ex = [e for examples in val_sets.values() for e in examples]
     log.info("examples: train %d, validation %d; skipped %s", len(train_ex), len(val_ex), dict(report.skipped))
 
@@ -161,20 +169,26 @@ def train(config: TrainConfig) -> ModelCard:
     if not config.resume:
         shutil.rmtree(fits_dir, ignore_errors=True)
     fits_dir.mkdir(parents=True, exist_ok=True)
+    def completed(restart: int) -> dict | None:  # the history of fit ``restart`` if these settings completed it
+        saved = saved_fit(fits_dir, restart)
+        return saved[1] if saved and same_fit(saved[0], settings) else None
+
+    resumed = {r for r in range(config.restarts) if completed(r) is not None}  # only with --resume: else fits/ was emptied
+    todo = [r for r in range(config.restarts) if r not in resumed]
+    if config.jobs > 1 and len(todo) > 1:
+        fit_in_processes(config, train_ex, val_ex, todo, fits_dir, settings)
     fits = []
     for restart in range(config.restarts):
         # A completed fit is kept on disk, so an interrupted run (--resume) does not redo it.
-        done_model, done_info = fits_dir / f"fit_{restart}.h5", fits_dir / f"fit_{restart}.json"
-        if config.resume and done_model.exists() and done_info.exists() and same_fit(json.loads(done_info.read_text())["settings"], settings):
-            model = keras.saving.load_model(done_model, compile=False)
-            history = json.loads(done_info.read_text())["history"]
-            log.info("fit %d: resumed from %s", restart, done_model)
-        else:
+        history = completed(restart)
+        if history is None:
             model, history = fit_once(config, train_ex, val_ex, config.seed + restart, strategy,
-                                      backup_dir=fits_dir / f"backup_{restart}")
-            atomic_write(done_model, lambda tmp: model.save(tmp))
-            history = {k: [float(v) for v in vs] for k, vs in history.items()}
-            atomic_write(done_info, lambda tmp: tmp.write_text(json.dumps({"settings": settings, "history": history})))
+                                      backup_dir=fits_dir / f"backup_{restart}", label=f"fit {restart}")
+            history = save_fit(fits_dir, restart, model, history, settings)
+        else:
+            model = keras.saving.load_model(fits_dir / f"fit_{restart}.h5", compile=False)
+            log.info("fit %d: %s %s", restart, "resumed from" if restart in resumed else "fitted in a worker:",
+                     fits_dir / f"fit_{restart}.h5")
         log.info("fit %d: validation", restart)
         fits.append((select(model, val_sets, config.k), restart, model, history))
     selection, best_index, model, _ = max(fits, key=lambda f: (f[0].criterion, -f[1]))
@@ -224,7 +238,7 @@ def train(config: TrainConfig) -> ModelCard:
             "skipped": dict(report.skipped),
         },
         hyperparameters={**config.model.to_dict(), "epochs": config.epochs, "batch_size": config.batch_size,
-                         "patience": config.patience, "restarts": config.restarts, "seed": config.seed,
+                         "patience": config.patience, "restarts": config.restarts, "jobs": config.jobs, "seed": config.seed,
                          "ensemble": config.ensemble},
         chosen=chosen,
         k=config.k,
