@@ -192,6 +192,21 @@ def test_jobs_fit_seeds_side_by_side_in_worker_processes(tiny_run):
     assert bad.returncode == 2 and "--jobs must be 1 or more" in bad.stderr
 
 
+def test_grid_search_fits_every_combination_and_ranks_them_by_validation_rouge(tiny_run, tmp_path):
+    root, _ = tiny_run
+    out = tmp_path / "search.json"
+    args = _tiny_args(root, "models/search.h5", "--epochs", "1")[4:]  # training.train's arguments, which search takes too
+    run = subprocess.run([sys.executable, "-m", "training.search", "--grid", "units=4,8", "--json", str(out), *args],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = json.loads(out.read_text())["results"]
+    assert sorted(r["units"] for r in results) == ["4", "8"]
+    assert [r["mean"] for r in results] == sorted((r["mean"] for r in results), reverse=True)
+    for r in results:
+        assert set(r["validation_rouge"]) == {"rouge1", "rouge2", "rougeLsum"} and r["pick_rule"] in PICK_RULES
+        assert r["epochs"] == 1
+
+
 def test_vector_cache_is_shared_by_two_runs_and_refuses_another_encoder(tmp_path):
     from app.core.encoder import DIM, encoder_signature
     from training.vector_cache import VectorCache

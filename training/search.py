@@ -22,7 +22,7 @@ from app.core.sentences import SentenceSplitter
 from training.data import LoadReport, load_sets
 from training.examples import prepare_examples
 from training.model import ModelConfig
-from training.fit import fit_once, mean_rouge
+from training.fit import fit_once, mean_rouge, select
 from training.train import TrainConfig, parse_args
 from training.vector_cache import VectorCache
 
@@ -60,9 +60,11 @@ def search(config: TrainConfig, grid: dict[str, list[str]]) -> list[dict]:
         train_ex, val_ex = prepared[trial.labeler]
         for restart in range(trial.restarts):
             start = time.perf_counter()
-            _, history, rouge = fit_once(trial, train_ex, val_ex, trial.seed + restart)
+            model, history = fit_once(trial, train_ex, val_ex, trial.seed + restart, label=f"trial {values} seed {trial.seed + restart}")
+            selection = select(model, {"validation": val_ex}, trial.k)  # with the pick rule that suits it, as training chooses
+            rouge = selection.rouge["validation"]
             row = {**dict(zip(keys, values)), "seed": trial.seed + restart, "validation_rouge": rouge,
-                   "mean": round(mean_rouge(rouge), 2), "epochs": len(history["loss"]),
+                   "pick_rule": selection.pick_rule, "mean": round(mean_rouge(rouge), 2), "epochs": len(history["loss"]),
                    "seconds": round(time.perf_counter() - start, 1)}
             log.info("trial %s", row)
             results.append(row)
