@@ -28,6 +28,9 @@ class Example:
     weight: float = 1.0  # how much the article counts in the training loss (its set's "^W")
 
 
+PARALLEL_FROM = 200  # fewer articles than this are prepared in-process (starting workers costs seconds)
+
+
 def prepare_examples(
     articles: list[Article],
     splitter: SentenceSplitter,
@@ -68,9 +71,6 @@ def prepare_examples(
         done = [_label_and_featurize(w) for w in work]
     return [Example(article, sentences, rows, labels, article.weight)
             for (article, sentences), (rows, labels) in zip(split, done)]
-
-
-PARALLEL_FROM = 200  # fewer articles than this are prepared in-process (starting workers costs seconds)
 
 
 def _label_and_featurize(work: tuple) -> tuple[np.ndarray, np.ndarray]:

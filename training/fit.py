@@ -119,9 +119,9 @@ def fit_in_processes(config: TrainConfig, train: list[Example], val: list[Exampl
     """Fit ``restarts`` ``config.jobs`` at a time, each in a process of its own with an equal share of
     the CPU's threads, each saved with ``save_fit`` as it completes.
 
-    An LSTM over one batch of articles keeps about one core busy whatever the thread count (measured
-    on 2 cores: 0.090 s a batch with one thread, 0.083 s with two), so on a small machine fits side
-    by side finish sooner than one after another. The examples reach the workers through one pickle
+    An LSTM step gains little from a second thread (docs/experiments/fit-threads/threads.py on 2 idle
+    cores: 0.068 s a batch with one thread, 0.051 s with two), so two one-thread fits side
+    by side make 1.5x the batches a second of one two-thread fit. The examples reach the workers through one pickle
     in ``fits_dir`` (rows, labels and weights only), deleted at the end.
     """
     import multiprocessing
@@ -129,7 +129,12 @@ def fit_in_processes(config: TrainConfig, train: list[Example], val: list[Exampl
 
     data = fits_dir / "examples.pkl"
     light = [[replace(e, article=None, sentences=[]) for e in examples] for examples in (train, val)]
-    atomic_write(data, lambda tmp: tmp.write_bytes(pickle.dumps(light, protocol=5)))
+
+    def write(tmp: Path) -> None:  # streamed: no second in-memory copy of ~1 GB of rows
+        with tmp.open("wb") as f:
+            pickle.dump(light, f, protocol=5)
+
+    atomic_write(data, write)
     del light
     threads = max(1, (os.cpu_count() or 1) // config.jobs)
     log.info("fitting %s, %d at a time in worker processes of %d thread(s) each", restarts, config.jobs, threads)
@@ -153,7 +158,8 @@ def _worker_start(threads: int) -> None:
 
 
 def _fit_worker(config: TrainConfig, data: str, restart: int, fits_dir: str, settings: str) -> None:
-    train, val = pickle.loads(Path(data).read_bytes())
+    with open(data, "rb") as f:
+        train, val = pickle.load(f)
     fits = Path(fits_dir)
     model, history = fit_once(config, train, val, config.seed + restart, backup_dir=fits / f"backup_{restart}",
                               verbose=0, label=f"fit {restart}")

@@ -169,6 +169,7 @@ def train(config: TrainConfig) -> ModelCard:
     if not config.resume:
         shutil.rmtree(fits_dir, ignore_errors=True)
     fits_dir.mkdir(parents=True, exist_ok=True)
+
     def completed(restart: int) -> dict | None:  # the history of fit ``restart`` if these settings completed it
         saved = saved_fit(fits_dir, restart)
         return saved[1] if saved and same_fit(saved[0], settings) else None
