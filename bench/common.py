@@ -191,7 +191,7 @@ class Server:
         return self
 
     def _wait_compiled(self, timeout: float) -> None:
-        """Until every worker has logged that its XLA graphs are built (they compile after ready)."""
+        """Until every worker has logged that its XLA graphs are built (they compile before ready, so at once)."""
         deadline = time.monotonic() + timeout
         while self.log.read_text(errors="replace").count(COMPILED_LOG) < self.workers:
             if time.monotonic() > deadline:

@@ -6,7 +6,6 @@ Picking the highlights from the scores is ``app.core.ranking``'s.
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,11 +48,9 @@ class Summarizer:
     """Everything needed to score an article: splitter, encoder, LSTM and its card."""
 
     def __init__(self, model_path: str | Path, card_path: str | Path, nltk_data: str | Path,
-                 encoder: SentenceEncoder | None = None, xla: bool = False,
+                 encoder: SentenceEncoder | None = None,
                  on_stage: Callable[[str, float], None] | None = None):
-        """``xla``: after the first prediction, XLA-compile the one-article LSTM graphs in a background
-        thread (for a long-lived server; a short script would exit, and abort, mid-compile).
-        ``on_stage(stage, seconds)``: told the time of every stage (``STAGES``) as it ends (the
+        """``on_stage(stage, seconds)``: told the time of every stage (``STAGES``) as it ends (the
         benchmark's ``Server-Timing`` header)."""
         self.card = ModelCard.read(card_path)
         self.model = load_keras_model(model_path, self.card.model_sha256)
@@ -63,9 +60,6 @@ class Summarizer:
         self.card.validate(self.input_dim, FEATURES, EncoderCard.describe(self.encoder.precision))
         self.on_stage = on_stage
         self.scorer = scorer_for(self.model)
-        self._compile_started = threading.Event()
-        if not xla:
-            self._compile_started.set()
 
     @property
     def model_id(self) -> str:
@@ -113,10 +107,6 @@ class Summarizer:
                 scores[i] = p
             scored = [ScoredArticle(s, sc) for s, sc in zip(articles, scores)]
             t3 = time.perf_counter()
-            if not self._compile_started.is_set():
-                # After the first (warm-up) prediction, so the compile does not delay readiness.
-                self._compile_started.set()
-                threading.Thread(target=self.scorer.compile, name="brief-xla", daemon=True).start()
         for article in scored:
             # "score" is featurize + LSTM (kept as one figure for existing readers)
             article.timings = {"encode": t2 - t1, "score": t3 - t2, "featurize": t_features - t2, "lstm": t3 - t_features}
