@@ -172,6 +172,46 @@ def test_more_restarts_with_resume_reuse_the_fits_already_done(tiny_run):
     assert "fit 0: resumed" not in other.stderr  # other hyper-parameters are another fit
 
 
+def test_average_with_keeps_the_average_with_a_saved_model_only_where_it_is_better_on_validation(tiny_run):
+    """A fit of another data mix (--average-with) is averaged with the run's choice, and the card says so."""
+    import re
+
+    root, _ = tiny_run
+    member = json.loads((root / "models/tiny.json").read_text())
+    run = subprocess.run(_tiny_args(root, "models/mixed.h5", "--epochs", "2", "--seed", "7",
+                                    "--average-with", str(root / "models/tiny.h5")),
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    found = re.search(r"fit 0 averaged with (\S+): validation criterion ([\d.]+) \(alone ([\d.]+)\)", run.stderr)
+    assert found and found.group(1) == member["id"], run.stderr[-3000:]
+    averaged, alone = float(found.group(2)), float(found.group(3))
+    card = json.loads((root / "models/mixed.json").read_text())
+    assert card["training_data"]["average_with"] == [{
+        "id": member["id"], "model_sha256": member["model_sha256"],
+        "validation_criterion": member["validation_criterion"], "train": member["training_data"]["train"]}]
+    assert ("averaged with" in card["chosen"]) == (averaged > alone)
+    assert card["validation_criterion"] == pytest.approx(max(averaged, alone), abs=1e-3)
+    from app.core.model_file import load_keras_model
+
+    saved = load_keras_model(root / "models/mixed.h5", card["model_sha256"])
+    assert (saved.name == "brief_ensemble") == (averaged > alone)  # the file holds what the card chose
+
+
+def test_average_with_a_missing_or_mismatched_model_fails_at_once_with_the_reason(tiny_run):
+    root, _ = tiny_run
+    missing = subprocess.run(_tiny_args(root, "models/bad.h5", "--average-with", str(root / "models/none.h5")),
+                             capture_output=True, text=True, timeout=300)
+    assert missing.returncode != 0 and "cannot read model card" in missing.stderr
+    assert "Traceback" not in missing.stderr and not (root / "models/bad.h5").exists()
+    card = json.loads((root / "models/tiny.json").read_text())
+    (root / "models/other.h5").write_bytes((root / "models/tiny.h5").read_bytes())
+    (root / "models/other.json").write_text(json.dumps({**card, "features": card["features"][::-1]}))
+    mismatched = subprocess.run(_tiny_args(root, "models/bad.h5", "--average-with", str(root / "models/other.h5")),
+                                capture_output=True, text=True, timeout=300)
+    assert mismatched.returncode != 0 and "was fit on the features" in mismatched.stderr
+    assert "Epoch 1/" not in mismatched.stdout  # refused before any fit
+
+
 def test_jobs_fit_seeds_side_by_side_in_worker_processes(tiny_run):
     """--jobs 2: the two fits run at once, each in a process of its own, and the run goes on from
     what they saved exactly as from resumed fits (seeds 1 and 2, chosen on validation, card written)."""

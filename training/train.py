@@ -5,7 +5,8 @@
 
 Steps: load articles -> train Punkt on the training texts -> split -> label every sentence against
 the summary's quotes -> MiniLM vectors (cached in HDF5) -> features -> fit the LSTM ``restarts``
-times with early stopping on the validation loss -> keep the fit with the best validation ROUGE ->
+times with early stopping on the validation loss -> keep the fit with the best validation ROUGE (or
+the average of the fits, or of the choice with ``--average-with`` models, where that is better) ->
 save the ``.h5`` and the card atomically.
 """
 
@@ -28,6 +29,7 @@ from app.core.card import EncoderCard, ModelCard
 from app.core.checksums import file_sha256
 from app.core.encoder import SentenceEncoder
 from app.core.features import FEATURES
+from app.core.model_file import ModelFileError, load_keras_model
 from app.core.sentences import SentenceSplitter, punkt_dir
 from app.settings import DATA_ROOT, MODEL_FILE, NLTK_DATA, RUNS, VECTOR_CACHE
 from training.data import LoadReport, load_sets
@@ -69,6 +71,9 @@ class TrainConfig:
     patience: int = 4  # early stopping on validation loss
     restarts: int = 3  # random initialisations; the best on validation ROUGE is kept...
     ensemble: bool = False  # ...or all of them, averaged into one model (kept if better on validation)
+    # saved models (.h5 beside its card .json) to average with the run's choice, kept if better on
+    # validation: fits of other data mixes, e.g. a news-heavy one beside a BBC-heavy one
+    average_with: list[str] = field(default_factory=list)
     jobs: int = 1  # processes: fits side by side, each with cores/jobs threads (training/fit.py fit_in_processes),
     # and the labelling and featurizing of the examples
     seed: int = 1
@@ -121,7 +126,7 @@ def _add_field(parser: argparse.ArgumentParser, name: str, default) -> None:
 
 # Settings that do not change what one fit learns: fit i is seeded ``seed + i`` and sees the same data
 # however many fits the run makes or whether it averages them, so ``--resume`` reuses it across those.
-NOT_PER_FIT = ("resume", "epochs", "restarts", "ensemble")
+NOT_PER_FIT = ("resume", "epochs", "restarts", "ensemble", "average_with")
 
 
 def fit_settings(config: TrainConfig) -> str:
@@ -152,6 +157,7 @@ def train(config: TrainConfig) -> ModelCard:
     splitter = SentenceSplitter(config.nltk_data)
     encoder = SentenceEncoder()
     cache = VectorCache(config.cache, encoder.signature)
+    members = [load_member(path, encoder) for path in config.average_with]  # before the long work: a bad one fails now
     def prepare(articles, report, min_sentences=2):
         return prepare_examples(articles, splitter, config.labeler, cache, encoder, report, min_sentences, jobs=config.jobs)
 
@@ -200,6 +206,14 @@ def train(config: TrainConfig) -> ModelCard:
         ensemble_selection = select(ensemble, val_sets, config.k)
         if ensemble_selection.criterion > selection.criterion:
             model, selection, chosen = ensemble, ensemble_selection, f"average of {len(fits)} fits"
+    if members:
+        averaged = average_models([model] + [m[1] for m in members])
+        averaged_selection = select(averaged, val_sets, config.k)
+        log.info("%s averaged with %s: validation criterion %.4f (alone %.4f)", chosen,
+                 ", ".join(m[0].id for m in members), averaged_selection.criterion, selection.criterion)
+        if averaged_selection.criterion > selection.criterion:
+            model, selection = averaged, averaged_selection
+            chosen = f"{chosen} averaged with {', '.join(m[0].id for m in members)}"
     log.info("keeping %s with pick rule %s (validation criterion %.3f)", chosen, selection.pick_rule, selection.criterion)
     test_rouge = {spec: evaluate_model(model, examples, config.k, selection.pick_rule) for spec, examples in test_sets.items()}
 
@@ -237,6 +251,10 @@ def train(config: TrainConfig) -> ModelCard:
                          "test": {k: len(v) for k, v in test_sets.items()}},
             "sentences": {"train": int(sum(len(e.rows) for e in train_ex)), "validation": int(sum(len(e.rows) for e in val_ex))},
             "skipped": dict(report.skipped),
+            # the saved models offered for averaging (--average-with), and the data each was fit on
+            **({"average_with": [{"id": card.id, "model_sha256": card.model_sha256, "validation_criterion":
+                                  card.validation_criterion, "train": (card.training_data or {}).get("train")}
+                                 for card, _ in members]} if members else {}),
         },
         hyperparameters={**config.model.to_dict(), "epochs": config.epochs, "batch_size": config.batch_size,
                          "patience": config.patience, "restarts": config.restarts, "jobs": config.jobs, "seed": config.seed,
@@ -258,9 +276,22 @@ def train(config: TrainConfig) -> ModelCard:
     return card
 
 
+def load_member(path: str, encoder: SentenceEncoder) -> tuple[ModelCard, keras.Model]:
+    """A saved model to average with (``--average-with``) and its card, checked like a served one:
+    its sha256, and the featurizer and encoder it was fit on must be this run's."""
+    card = ModelCard.read(Path(path).with_suffix(".json"))
+    model = load_keras_model(path, card.model_sha256)
+    card.validate(int(model.input_shape[0][-1]), FEATURES, EncoderCard.describe(encoder.precision))
+    return card, model
+
+
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    train(parse_args(argv))
+    config = parse_args(argv)
+    try:
+        train(config)
+    except ModelFileError as e:  # e.g. an --average-with model that is missing or fit on other features
+        raise SystemExit(f"training.train: {e}") from None
 
 
 if __name__ == "__main__":
