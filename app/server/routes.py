@@ -32,7 +32,7 @@ def health():
 
 @bp.get("/api/ready")
 def ready():
-    """Readiness: 503 until the model is loaded and a warm-up prediction ran."""
+    """Readiness: 503 until the model is loaded, a warm-up prediction ran and the LSTM graphs are compiled."""
     summarizer = service().ready()
     return jsonify(status="ready", model=summarizer.model_id, worker=os.getpid())
 
