@@ -25,11 +25,11 @@ from pathlib import Path
 
 import keras
 
-from app.core.card import EncoderCard, ModelCard
+from app.core.card import EncoderCard, ModelCard, load_model_with_card
 from app.core.checksums import file_sha256
 from app.core.encoder import SentenceEncoder
 from app.core.features import FEATURES
-from app.core.model_file import ModelFileError, load_keras_model
+from app.core.model_file import ModelFileError
 from app.core.sentences import SentenceSplitter, punkt_dir
 from app.settings import DATA_ROOT, MODEL_FILE, NLTK_DATA, RUNS, VECTOR_CACHE
 from training.data import LoadReport, load_sets
@@ -157,7 +157,9 @@ def train(config: TrainConfig) -> ModelCard:
     splitter = SentenceSplitter(config.nltk_data)
     encoder = SentenceEncoder()
     cache = VectorCache(config.cache, encoder.signature)
-    members = [load_member(path, encoder) for path in config.average_with]  # before the long work: a bad one fails now
+    # --average-with models, checked like served ones before the long work, so that a bad one fails now
+    members = [load_model_with_card(path, Path(path).with_suffix(".json"), FEATURES, EncoderCard.describe(encoder.precision))
+               for path in config.average_with]
     def prepare(articles, report, min_sentences=2):
         return prepare_examples(articles, splitter, config.labeler, cache, encoder, report, min_sentences, jobs=config.jobs)
 
@@ -274,15 +276,6 @@ def train(config: TrainConfig) -> ModelCard:
     atomic_write(out.with_suffix(".json"), card.write)
     log.info("saved %s (validation %s, test %s)", out, selection.rouge, test_rouge)
     return card
-
-
-def load_member(path: str, encoder: SentenceEncoder) -> tuple[ModelCard, keras.Model]:
-    """A saved model to average with (``--average-with``) and its card, checked like a served one:
-    its sha256, and the featurizer and encoder it was fit on must be this run's."""
-    card = ModelCard.read(Path(path).with_suffix(".json"))
-    model = load_keras_model(path, card.model_sha256)
-    card.validate(int(model.input_shape[0][-1]), FEATURES, EncoderCard.describe(encoder.precision))
-    return card, model
 
 
 def main(argv: list[str] | None = None) -> None:

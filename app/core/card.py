@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from app.core.encoder import DIM, POOLING, encoder_signature
-from app.core.model_file import ModelFileError
+from app.core.model_file import ModelFileError, load_keras_model
 from app.core.weights import ENCODER_ID, WEIGHTS_SHA256
 
 # The drift reference in the card is a histogram of validation scores in these bins on [0, 1];
@@ -146,3 +146,13 @@ def score_histogram(scores: np.ndarray) -> dict:
         "quantiles": {str(q): round(float(np.quantile(scores, q)), 6) for q in SCORE_QUANTILES},
         "mean": round(float(scores.mean()), 6),
     }
+
+
+def load_model_with_card(model_path: str | Path, card_path: str | Path, features: Sequence[str],
+                         encoder: EncoderCard) -> tuple[ModelCard, Any]:
+    """The saved LSTM and its card, checked as serving checks them: the ``.h5``'s sha256 against the
+    card, then (``ModelCard.validate``) the featurizer and the encoder it would be fed by."""
+    card = ModelCard.read(card_path)
+    model = load_keras_model(model_path, card.model_sha256)
+    card.validate(int(model.input_shape[0][-1]), features, encoder)
+    return card, model

@@ -13,11 +13,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from app.core.card import EncoderCard, ModelCard
+from app.core.card import EncoderCard, load_model_with_card
 from app.core.encoder import SentenceEncoder
 from app.core.features import FEATURES, featurize
 from app.core.luhn import score_luhn
-from app.core.model_file import load_keras_model
 from app.core.scorer import predict_rows, scorer_for
 from app.core.sentences import Sentence, SentenceSplitter
 
@@ -52,12 +51,11 @@ class Summarizer:
                  on_stage: Callable[[str, float], None] | None = None):
         """``on_stage(stage, seconds)``: told the time of every stage (``STAGES``) as it ends (the
         benchmark's ``Server-Timing`` header)."""
-        self.card = ModelCard.read(card_path)
-        self.model = load_keras_model(model_path, self.card.model_sha256)
         self.splitter = SentenceSplitter(nltk_data)
         self.encoder = encoder or SentenceEncoder()
+        self.card, self.model = load_model_with_card(model_path, card_path, FEATURES,
+                                                     EncoderCard.describe(self.encoder.precision))
         self.input_dim = int(self.model.input_shape[0][-1])
-        self.card.validate(self.input_dim, FEATURES, EncoderCard.describe(self.encoder.precision))
         self.on_stage = on_stage
         self.scorer = scorer_for(self.model)
 
