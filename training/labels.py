@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from functools import lru_cache
+from itertools import combinations
 from typing import Callable, Sequence
 
 import numpy as np
@@ -117,11 +118,42 @@ def binary_oracle_labels(sentences: Sequence[str], quotes: Sequence[str]) -> np.
     return labels
 
 
+def best_summaries_labels(sentences: Sequence[str], quotes: Sequence[str], k: int = 3, pool: int = 6,
+                          keep: int = 5) -> np.ndarray:
+    """How much of the best k-sentence summaries each sentence is in (after REFRESH, Narayan et al. 2018).
+
+    The ``pool`` sentences with the best ROUGE on their own are combined ``k`` at a time; each of
+    the ``keep`` best combinations (mean of ROUGE-1 and ROUGE-2 F1 against the whole summary, as
+    the greedy oracle) votes for its sentences with its score. A sentence's label is its share of
+    the votes: 1 when it is in every good summary, 0 when in none. Unlike the greedy oracle's one
+    answer, a sentence almost as good as a pick (often a lead sentence) gets partial credit.
+    """
+    ref_tokens = [t for q in quotes for t in rouge_tokens(q)]
+    ref_uni, ref_bi = ngrams(ref_tokens, 1), ngrams(ref_tokens, 2)
+    grams = [(ngrams(rouge_tokens(s), 1), ngrams(rouge_tokens(s), 2)) for s in sentences]
+
+    def score(indices: Sequence[int]) -> float:
+        uni = sum((grams[i][0] for i in indices), Counter())
+        bi = sum((grams[i][1] for i in indices), Counter())
+        return (rouge_n(uni, ref_uni) + rouge_n(bi, ref_bi)) / 2
+
+    alone = sorted(range(len(sentences)), key=lambda i: (-score([i]), i))[:pool]
+    summaries = sorted(((score(c), c) for c in combinations(sorted(alone), min(k, len(alone)))),
+                       key=lambda sc: (-sc[0], sc[1]))[:keep]
+    labels = np.zeros(len(sentences), dtype=np.float32)
+    total = sum(s for s, _ in summaries)
+    if total > 0:
+        for s, indices in summaries:
+            labels[list(indices)] += s / total
+    return np.minimum(labels, 1.0)
+
+
 LABELERS: dict[str, Callable[[Sequence[str], Sequence[str]], np.ndarray]] = {
     "jaccard": jaccard_labels,
     "rouge": rouge_labels,
     "oracle": oracle_labels,
     "oracle_binary": binary_oracle_labels,
+    "best_summaries": best_summaries_labels,
 }
 
 
