@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from training.labels import greedy_oracle, jaccard_labels, label_sentences, oracle_labels, rouge_labels
+from training.labels import (best_summaries_labels, greedy_oracle, jaccard_labels, label_sentences, oracle_labels,
+                             rouge_labels)
 
 
 def test_jaccard_is_one_minus_the_distance_to_the_nearest_quote():
@@ -38,6 +39,26 @@ def test_soft_oracle_labels_grade_picks_from_one_down_to_a_half():
     sentences = ["alpha beta gamma delta", "unrelated words entirely", "epsilon zeta"]
     labels = oracle_labels(sentences, ["alpha beta gamma delta epsilon zeta"])
     np.testing.assert_allclose(labels, [1.0, 0.0, 0.5])
+
+
+def test_best_summaries_with_one_kept_is_one_on_the_best_combination_and_zero_elsewhere():
+    sentences = ["alpha beta gamma", "unrelated words entirely", "delta epsilon", "more noise here"]
+    labels = best_summaries_labels(sentences, ["alpha beta gamma delta epsilon"], k=2, keep=1)
+    np.testing.assert_allclose(labels, [1.0, 0.0, 1.0, 0.0])
+
+
+def test_best_summaries_give_a_near_miss_the_credit_the_oracle_denies_it():
+    # sentence 1 is almost as good as sentence 0: the oracle picks only 0, the best pairs hold both
+    sentences = ["alpha beta gamma delta", "alpha beta gamma", "zeta eta", "nothing at all"]
+    summary = ["alpha beta gamma delta zeta eta"]
+    assert oracle_labels(sentences, summary)[1] == 0.0
+    labels = best_summaries_labels(sentences, summary, k=2, keep=3)
+    assert labels[0] > labels[1] > 0.0 and labels[3] < labels[1]
+    assert labels.max() <= 1.0
+
+
+def test_best_summaries_are_all_zero_when_nothing_matches_the_summary():
+    np.testing.assert_array_equal(best_summaries_labels(["a b", "c d", "e f"], ["x y z"]), [0.0, 0.0, 0.0])
 
 
 def test_unknown_labeler_is_a_clear_error():
