@@ -35,7 +35,7 @@ test-fast: setup
 # member below, kept if better on validation. Encodes what the vector cache lacks first.
 # `make train TRAIN_ARGS=--resume` goes on from the fits an interrupted run left in runs/brief/fits.
 NEWS_MEMBER := models/members/news.h5
-RECIPE := --units 128 --bidirectional --loss listwise --max-sentences 64 --epochs 16 --restarts 3 --ensemble
+RECIPE := --units 128 --bidirectional --loss listwise --max-sentences 64 --epochs 16 --restarts 3 --ensemble --jobs 3
 train: setup $(NEWS_MEMBER)
 	$(BIN)/python -m training.train $(RECIPE) --labeler best_summaries --average-with $(NEWS_MEMBER) $(TRAIN_ARGS)
 
@@ -43,7 +43,7 @@ train: setup $(NEWS_MEMBER)
 # train story, BBC weighted x10. Committed, so `make train` refits only the shipped model's own
 # fits; `rm models/members/news.h5 && make train` refits it first (README "Train").
 $(NEWS_MEMBER): | setup
-	$(BIN)/python -m training.train $(RECIPE) --train 'bbc:train^10' --train cnndm:train_cased --train cnndm:train_lowercased --jobs 3 --out $@
+	$(BIN)/python -m training.train $(RECIPE) --train 'bbc:train^10' --train cnndm:train_cased --train cnndm:train_lowercased --out $@
 
 # The test sets, each per source as well: never used to choose anything.
 EVAL_SETS := --data bbc:test --data cnndm:validation --data 'cnndm:validation_lowercased[-1000:]' --data 'inshorts:news_summary[:500]'
