@@ -63,6 +63,9 @@ def test_training_writes_model_card_curves_and_metrics(tiny_run):
     assert card["validation_criterion"] == pytest.approx(
         sum(card["validation_rouge"][val].values()) / 3, abs=1e-3)
     assert set(card["test_rouge"][test]) == {"rouge1", "rouge2", "rougeLsum"}
+    # the shipping guard: Lead-3 on each validation set, and whether the choice is above it on all
+    assert set(card["validation_lead"]) == {val} and card["validation_lead"][val]["rouge1"] > 0
+    assert card["above_lead_on_validation"] == (card["validation_rouge"][val]["rouge1"] > card["validation_lead"][val]["rouge1"])
     assert sum(card["validation_scores"]["counts"]) == card["validation_scores"]["n"] == 12
     assert (root / "runs/tiny/curves.png").stat().st_size > 1000
     metrics = json.loads((root / "runs/tiny/metrics.json").read_text())

@@ -33,7 +33,7 @@ from app.core.model_file import ModelFileError
 from app.core.sentences import SentenceSplitter, punkt_dir
 from app.settings import DATA_ROOT, MODEL_FILE, NLTK_DATA, RUNS, VECTOR_CACHE
 from training.data import LoadReport, load_sets
-from training.evaluate import evaluate_model
+from training.evaluate import evaluate_baselines, evaluate_model
 from training.examples import prepare_examples
 from training.fit import (Selection, atomic_write, average_models, backend_version, fit_in_processes, fit_once,
                           make_strategy, save_curves, save_fit, saved_fit, score_distribution, select, split_cpu)
@@ -217,6 +217,13 @@ def train(config: TrainConfig) -> ModelCard:
             model, selection = averaged, averaged_selection
             chosen = f"{chosen} averaged with {', '.join(m[0].id for m in members)}"
     log.info("keeping %s with pick rule %s (validation criterion %.3f)", chosen, selection.pick_rule, selection.criterion)
+    # The shipping guard (README "Results"): a choice ships only if it is above Lead-K on every
+    # validation set, a trade between sets that the criterion, their mean, cannot see.
+    lead = {spec: evaluate_baselines(examples, config.k, ("lead",))["lead"] for spec, examples in val_sets.items()}
+    below_lead = [spec for spec in val_sets if selection.rouge[spec]["rouge1"] <= lead[spec]["rouge1"]]
+    if below_lead:
+        log.warning("not above Lead-%d on %s: by the shipping guard this model should not ship", config.k,
+                    ", ".join(f"{spec} ({selection.rouge[spec]['rouge1']} vs {lead[spec]['rouge1']})" for spec in below_lead))
     test_rouge = {spec: evaluate_model(model, examples, config.k, selection.pick_rule) for spec, examples in test_sets.items()}
 
     save_curves([f[3] for f in fits], run_dir / "curves.png")
@@ -267,6 +274,8 @@ def train(config: TrainConfig) -> ModelCard:
         selection_criterion=Selection.__doc__.split("\n\n")[1].strip().replace("\n    ", " "),
         validation_criterion=selection.criterion,
         validation_rouge=selection.rouge,
+        validation_lead=lead,
+        above_lead_on_validation=not below_lead,
         test_rouge=test_rouge,
         validation_scores=score_distribution(model, val_ex),
         versions={"keras": keras.__version__, "backend": keras.backend.backend(), "python": platform.python_version(),

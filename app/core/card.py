@@ -64,6 +64,8 @@ class ModelCard:
     selection_criterion: str | None = None
     validation_criterion: float | None = None
     validation_rouge: dict | None = None
+    validation_lead: dict | None = None  # Lead-K's ROUGE on each validation set: what the shipping guard compares
+    above_lead_on_validation: bool | None = None  # the guard: above Lead-K's R-1 on every validation set
     test_rouge: dict | None = None
     validation_scores: dict | None = None  # score_histogram of the validation sentences: the drift reference
     versions: dict | None = None
