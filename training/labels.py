@@ -68,16 +68,20 @@ def rouge_labels(sentences: Sequence[str], quotes: Sequence[str]) -> np.ndarray:
     return labels
 
 
+def whole_summary_grams(sentences: Sequence[str], summary: Sequence[str]) -> tuple[Counter, Counter, list, list]:
+    """The whole summary's unigrams and bigrams, and each sentence's: what the oracles score against."""
+    ref_tokens = [t for q in summary for t in rouge_tokens(q)]
+    return (ngrams(ref_tokens, 1), ngrams(ref_tokens, 2), [ngrams(rouge_tokens(s), 1) for s in sentences],
+            [ngrams(rouge_tokens(s), 2) for s in sentences])
+
+
 def greedy_oracle(sentences: Sequence[str], summary: Sequence[str], limit: int | None = None) -> list[int]:
     """Indices picked greedily to maximise ROUGE-1 + ROUGE-2 F1 against the whole summary.
 
     Picks go on while they raise the score (and up to ``limit`` picks); the order of the list
     is the order of picking, most valuable first.
     """
-    ref_tokens = [t for q in summary for t in rouge_tokens(q)]
-    ref_uni, ref_bi = ngrams(ref_tokens, 1), ngrams(ref_tokens, 2)
-    sent_uni = [ngrams(rouge_tokens(s), 1) for s in sentences]
-    sent_bi = [ngrams(rouge_tokens(s), 2) for s in sentences]
+    ref_uni, ref_bi, sent_uni, sent_bi = whole_summary_grams(sentences, summary)
     picked: list[int] = []
     uni, bi = Counter(), Counter()
     best = 0.0
@@ -128,13 +132,11 @@ def best_summaries_labels(sentences: Sequence[str], quotes: Sequence[str], k: in
     the votes: 1 when it is in every good summary, 0 when in none. Unlike the greedy oracle's one
     answer, a sentence almost as good as a pick (often a lead sentence) gets partial credit.
     """
-    ref_tokens = [t for q in quotes for t in rouge_tokens(q)]
-    ref_uni, ref_bi = ngrams(ref_tokens, 1), ngrams(ref_tokens, 2)
-    grams = [(ngrams(rouge_tokens(s), 1), ngrams(rouge_tokens(s), 2)) for s in sentences]
+    ref_uni, ref_bi, sent_uni, sent_bi = whole_summary_grams(sentences, quotes)
 
     def score(indices: Sequence[int]) -> float:
-        uni = sum((grams[i][0] for i in indices), Counter())
-        bi = sum((grams[i][1] for i in indices), Counter())
+        uni = sum((sent_uni[i] for i in indices), Counter())
+        bi = sum((sent_bi[i] for i in indices), Counter())
         return (rouge_n(uni, ref_uni) + rouge_n(bi, ref_bi)) / 2
 
     alone = sorted(range(len(sentences)), key=lambda i: (-score([i]), i))[:pool]

@@ -2,7 +2,6 @@ import os, time, numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL","2")
 import keras, tensorflow as tf
 tf.config.threading.set_intra_op_parallelism_threads(1); tf.config.threading.set_inter_op_parallelism_threads(1)
-from app.core.model_file import load_keras_model
 from app.core.scorer import ModelScorer
 avg = keras.saving.load_model("models/brief.h5", compile=False)
 members = [l for l in avg.layers if isinstance(l, keras.Model)]
