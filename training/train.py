@@ -4,10 +4,11 @@
     python -m training.train --labeler jaccard --loss mae --restarts 1 --out runs/jaccard.h5
 
 Steps: load articles -> train Punkt on the training texts -> split -> label every sentence against
-the summary's quotes -> MiniLM vectors (cached in HDF5) -> features -> fit the LSTM ``restarts``
-times with early stopping on the validation loss -> keep the fit with the best validation ROUGE (or
-the average of the fits, or of the choice with ``--average-with`` models, where that is better) ->
-save the ``.h5`` and the card atomically.
+the summary's quotes (with ``--teacher``, training sentences by saved models' scores instead) ->
+MiniLM vectors (cached in HDF5) -> features -> fit the LSTM ``restarts`` times with early stopping
+on the validation loss -> keep the fit with the best validation ROUGE (or the average of the fits,
+or of the choice with ``--average-with`` models, where that is better) -> save the ``.h5`` and the
+card atomically.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from app.core.model_file import ModelFileError
 from app.core.sentences import SentenceSplitter, punkt_dir
 from app.settings import DATA_ROOT, MODEL_FILE, NLTK_DATA, RUNS, VECTOR_CACHE
 from training.data import LoadReport, load_sets
+from training.distill import teacher_labels
 from training.evaluate import evaluate_baselines, evaluate_model
 from training.examples import prepare_examples
 from training.fit import (Selection, atomic_write, average_models, backend_version, fit_in_processes, fit_once,
@@ -74,6 +76,9 @@ class TrainConfig:
     # saved models (.h5 beside its card .json) to average with the run's choice, kept if better on
     # validation: fits of other data mixes, e.g. a news-heavy one beside a BBC-heavy one
     average_with: list[str] = field(default_factory=list)
+    # saved models whose mean score replaces every training sentence's label (training/distill.py):
+    # one LSTM fit to an average of several; validation keeps the labeler's labels
+    teacher: list[str] = field(default_factory=list)
     jobs: int = 1  # processes: fits side by side, each with cores/jobs threads (training/fit.py fit_in_processes),
     # and the labelling and featurizing of the examples
     seed: int = 1
@@ -157,15 +162,17 @@ def train(config: TrainConfig) -> ModelCard:
     splitter = SentenceSplitter(config.nltk_data)
     encoder = SentenceEncoder()
     cache = VectorCache(config.cache, encoder.signature)
-    # --average-with models, checked like served ones before the long work, so that a bad one fails now
-    members = [load_model_with_card(path, Path(path).with_suffix(".json"), FEATURES, EncoderCard.describe(encoder.precision))
-               for path in config.average_with]
+    # --average-with and --teacher models, checked like served ones before the long work, so that a bad one fails now
+    def checked(paths):
+        return [load_model_with_card(path, Path(path).with_suffix(".json"), FEATURES, EncoderCard.describe(encoder.precision))
+                for path in paths]
+    members, teachers = checked(config.average_with), checked(config.teacher)
     def prepare(articles, report, min_sentences=2):
         return prepare_examples(articles, splitter, config.labeler, cache, encoder, report, min_sentences, jobs=config.jobs)
 
     val_sets = {spec: prepare(a, report) for spec, a in val_articles.items()}
     test_sets = {spec: prepare(a, LoadReport(), min_sentences=1) for spec, a in test_articles.items()}
-    train_ex = prepare(train_articles, report)
+    train_ex = teacher_labels(prepare(train_articles, report), [m for _, m in teachers])
     val_ex = [e for examples in val_sets.values() for e in examples]
     log.info("examples: train %d, validation %d; skipped %s", len(train_ex), len(val_ex), dict(report.skipped))
 
@@ -240,7 +247,7 @@ def train(config: TrainConfig) -> ModelCard:
 
     atomic_write(out, lambda tmp: model.save(tmp))
     card = ModelCard(
-        id=f"{out.stem}-{config.labeler}-{datetime.now(timezone.utc):%Y%m%d%H%M}",
+        id=f"{out.stem}-{'distilled' if teachers else config.labeler}-{datetime.now(timezone.utc):%Y%m%d%H%M}",
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         model_file=out.name,
         model_sha256=file_sha256(out),
@@ -261,9 +268,9 @@ def train(config: TrainConfig) -> ModelCard:
             "sentences": {"train": int(sum(len(e.rows) for e in train_ex)), "validation": int(sum(len(e.rows) for e in val_ex))},
             "skipped": dict(report.skipped),
             # the saved models offered for averaging (--average-with), and the data each was fit on
-            **({"average_with": [{"id": card.id, "model_sha256": card.model_sha256, "validation_criterion":
-                                  card.validation_criterion, "train": (card.training_data or {}).get("train")}
-                                 for card, _ in members]} if members else {}),
+            **({"average_with": [_provenance(card) for card, _ in members]} if members else {}),
+            # the models whose scores were the training labels (--teacher); the labeler labelled validation
+            **({"teachers": [_provenance(card) for card, _ in teachers]} if teachers else {}),
         },
         hyperparameters={**config.model.to_dict(), "epochs": config.epochs, "batch_size": config.batch_size,
                          "patience": config.patience, "restarts": config.restarts, "jobs": config.jobs, "seed": config.seed,
@@ -285,6 +292,12 @@ def train(config: TrainConfig) -> ModelCard:
     atomic_write(out.with_suffix(".json"), card.write)
     log.info("saved %s (validation %s, test %s)", out, selection.rouge, test_rouge)
     return card
+
+
+def _provenance(card: ModelCard) -> dict:
+    """What a run's card says of a saved model it used (--average-with, --teacher)."""
+    return {"id": card.id, "model_sha256": card.model_sha256, "validation_criterion": card.validation_criterion,
+            "train": (card.training_data or {}).get("train")}
 
 
 def main(argv: list[str] | None = None) -> None:
