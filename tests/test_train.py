@@ -215,6 +215,51 @@ def test_average_with_a_missing_or_mismatched_model_fails_at_once_with_the_reaso
     assert "Epoch 1/" not in mismatched.stdout  # refused before any fit
 
 
+def test_teacher_labels_are_the_mean_of_the_teachers_scores_on_the_whole_article():
+    """--teacher: each training sentence's label becomes the teachers' mean score for it, as the
+    service would score the whole article; rows, weights and articles are left as they were."""
+    import keras
+
+    from app.core.scorer import predict_rows
+    from training.distill import teacher_labels
+    from training.examples import Example
+    from training.model import ModelConfig, build_model
+
+    rng = np.random.default_rng(0)
+    examples = [Example(None, [], rng.normal(size=(n, 6)).astype(np.float32), np.zeros(n, np.float32), weight=w)
+                for n, w in ((3, 1.0), (70, 4.0), (9, 1.0))]  # 70: longer than any --max-sentences cut
+    teachers = []
+    for seed in (1, 2):
+        keras.utils.set_random_seed(seed)
+        teachers.append(build_model(ModelConfig(units=4, loss="bce"), 6))
+    taught = teacher_labels(examples, teachers)
+    scores = [predict_rows(t, [e.rows for e in examples]) for t in teachers]
+    for i, (before, after) in enumerate(zip(examples, taught)):
+        assert after.labels.shape == (len(before.rows),) and after.labels.dtype == np.float32
+        np.testing.assert_allclose(after.labels, (scores[0][i] + scores[1][i]) / 2, rtol=1e-5)
+        assert after.rows is before.rows and after.weight == before.weight
+    assert not np.allclose(scores[0][1], scores[1][1])  # two teachers that disagree: the mean is not either one
+    assert teacher_labels(examples, []) is examples
+
+
+def test_teacher_run_records_its_teachers_and_refuses_a_missing_one(tiny_run):
+    root, _ = tiny_run
+    teacher = json.loads((root / "models/tiny.json").read_text())
+    run = subprocess.run(_tiny_args(root, "models/student.h5", "--epochs", "2", "--teacher", str(root / "models/tiny.h5")),
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "teacher 1 of 1: scoring 4 training articles" in run.stderr
+    card = json.loads((root / "models/student.json").read_text())
+    assert card["id"].startswith("student-distilled-")
+    assert card["training_data"]["teachers"] == [{
+        "id": teacher["id"], "model_sha256": teacher["model_sha256"],
+        "validation_criterion": teacher["validation_criterion"], "train": teacher["training_data"]["train"]}]
+    missing = subprocess.run(_tiny_args(root, "models/bad.h5", "--teacher", str(root / "models/none.h5")),
+                             capture_output=True, text=True, timeout=300)
+    assert missing.returncode != 0 and "cannot read model card" in missing.stderr
+    assert "Traceback" not in missing.stderr and not (root / "models/bad.h5").exists()
+
+
 def test_jobs_fit_seeds_side_by_side_in_worker_processes(tiny_run):
     """--jobs 2: the two fits run at once, each in a process of its own, and the run goes on from
     what they saved exactly as from resumed fits (seeds 1 and 2, chosen on validation, card written)."""
