@@ -213,15 +213,17 @@ def test_highlights_are_the_top_five_in_document_order(server):
 
 @slow
 def test_highlights_follow_the_pick_rule_in_the_model_card(server):
-    """What the evaluation measured is what users get: the API picks with the card's rule (app.core.ranking)."""
+    """What the evaluation measured is what users get: the API picks with the card's rule and length
+    exponent (app.core.ranking)."""
     from app.core.ranking import pick
 
-    rule = requests.get(server.url + "/api/model", timeout=30).json().get("pick_rule", "top")
+    card = requests.get(server.url + "/api/model", timeout=30).json()
+    rule, exponent = card.get("pick_rule", "top"), card.get("length_exponent", 0.0)
     text = ARTICLE + " The city council voted on Tuesday to close the old bridge to cars, officials said."
     body = post_text(server, text, params={"top": 3}).json()
     by_index = {s["index"]: s for s in body["scored_article_sentences"]}
     scores = [by_index[i]["score"] for i in range(len(by_index))]
-    assert body["highlights"] == pick(scores, [by_index[i]["sent"] for i in range(len(by_index))], 3, rule)
+    assert body["highlights"] == pick(scores, [by_index[i]["sent"] for i in range(len(by_index))], 3, rule, exponent)
 
 
 def test_trigram_blocking_keeps_a_near_repeat_out_of_the_highlights():
@@ -239,6 +241,28 @@ def test_trigram_blocking_keeps_a_near_repeat_out_of_the_highlights():
     article = ScoredArticle(sentences, [0.9, 0.8, 0.1])
     assert build_result(Document(text, None), article, 2, "m").highlights == [0, 1]
     assert build_result(Document(text, None), article, 2, "m", "trigram_blocking").highlights == [0, 2]
+
+
+def test_the_length_exponent_reaches_the_highlights_but_not_the_scores():
+    from app.ingest.document import Document
+    from app.server.response import build_result
+    from app.core.sentences import Sentence
+    from app.core.summarizer import ScoredArticle
+
+    texts = ["The council said on Tuesday that the old bridge over the river will close to all cars from Monday.",
+             "The old bridge will close to cars.", "Buses will run."]
+    text = " ".join(texts)
+    sentences, start = [], 0
+    for t in texts:
+        sentences.append(Sentence(t, start, start + len(t)))
+        start += len(t) + 1
+    article = ScoredArticle(sentences, [0.50, 0.45, 0.10])
+    plain = build_result(Document(text, None), article, 1, "m", "near_duplicate_blocking")
+    weighed = build_result(Document(text, None), article, 1, "m", "near_duplicate_blocking", 0.2)
+    assert plain.highlights == [0] and weighed.highlights == [1]
+    # the sentences and their scores are the model's, ranked by score, whatever the pick
+    assert [s.index for s in weighed.scored_article_sentences] == [0, 1, 2]
+    assert [s.score for s in weighed.scored_article_sentences] == [0.5, 0.45, 0.1]
 
 
 @slow

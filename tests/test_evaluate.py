@@ -59,6 +59,25 @@ def test_an_unknown_pick_rule_is_refused():
         pick(np.array([0.5]), ["a"], 1, "mmr")
 
 
+def test_a_length_exponent_puts_the_shorter_of_two_sentences_scored_alike_first():
+    long = "the council said on tuesday that the old bridge over the river will close to all cars from monday"  # 20 words
+    short = "the old bridge will close to cars"  # 7 words
+    other = "markets shrugged at the news"  # 5 words
+    sentences, scores = [long, short, other], np.array([0.50, 0.45, 0.10])
+    assert pick(scores, sentences, 1) == [0]  # by score alone the long one wins
+    # 0.50 / 20 ** 0.2 = 0.274 < 0.45 / 7 ** 0.2 = 0.304: weighed by length the short one does
+    assert pick(scores, sentences, 1, "top", 0.2) == [1]
+    assert pick(scores, sentences, 1, "near_duplicate_blocking", 0.2) == [1]
+    # a clearly better score still wins, and the picks come back in document order
+    assert pick(np.array([0.9, 0.45, 0.10]), sentences, 1, "top", 0.2) == [0]
+    assert pick(scores, sentences, 2, "top", 0.2) == [0, 1]
+    # the exponent only reorders: it never changes how many come back, nor takes a blocked repeat
+    repeat = "the old bridge will close to cars, officials said"
+    assert pick(np.array([0.5, 0.45, 0.44]), [long, short, repeat], 2, "near_duplicate_blocking", 0.2) == [0, 1]
+    with pytest.raises(ValueError, match="length_exponent"):
+        pick(scores, sentences, 1, "top", -0.2)
+
+
 def test_every_baseline_picks_k_sentences_in_document_order():
     sentences = ["The bank raised rates today.", "Markets fell on the news.", "The bank said rates may rise again.",
                  "Traders had expected the move."]
@@ -93,3 +112,43 @@ def test_sumy_baselines_pick_k_sentences_in_order(name):
     ]
     picked = baseline_picker(name)(sentences, [], 2)
     assert len(picked) == 2 and picked == sorted(picked)
+
+
+def _length_scored(references_short: bool):
+    """A model that scores a sentence by its length alone, and articles whose summary is their short
+    sentence (or their long one)."""
+    import keras
+    from keras import ops
+
+    from app.core.sentences import Sentence
+    from training.data import Article
+    from training.examples import Example
+
+    rows_in = keras.Input((None, 2), name="sentences")
+    mask = keras.Input((None,), name="mask")
+    score = keras.layers.Lambda(lambda x: ops.sigmoid(0.1 * x[..., 1:]), name="score")(rows_in)  # column 1: words
+    model = keras.Model([rows_in, mask], score)
+    long = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau upsilon"
+    short = "the bridge closes"
+    examples = []
+    for i in range(4):
+        texts = [long, short, "filler words here and there"]
+        rows = np.array([[i, len(t.split())] for t in texts], dtype=np.float32)
+        sentences = [Sentence(t, 0, len(t)) for t in texts]
+        article = Article(f"a{i}", " ".join(texts), (short,) if references_short else (long,))
+        examples.append(Example(article, sentences, rows, np.zeros(3, dtype=np.float32)))
+    return model, {"validation": examples}
+
+
+def test_selection_weighs_by_length_only_where_it_wins_on_validation():
+    from training.fit import select
+
+    # scores 0.88 (20 words) against 0.57 (3 words): the short summary sentence is picked only from
+    # e = 0.3 on (0.88 / 20 ** 0.3 = 0.36 < 0.57 / 3 ** 0.3 = 0.41), and the least e that wins is kept
+    model, val = _length_scored(references_short=True)
+    chosen = select(model, val, 1)
+    assert (chosen.length_exponent, chosen.criterion) == (0.3, 100.0)
+    # where the long sentence is the summary, no weighting is the best and the simplest
+    model, val = _length_scored(references_short=False)
+    chosen = select(model, val, 1)
+    assert (chosen.pick_rule, chosen.length_exponent, chosen.criterion) == ("top", 0.0, 100.0)

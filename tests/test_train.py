@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from app.core.ranking import PICK_RULES
+from app.core.ranking import LENGTH_EXPONENTS, PICK_RULES
 from app.settings import NLTK_DATA, resolve
 
 pytestmark = pytest.mark.slow
@@ -59,7 +59,7 @@ def test_training_writes_model_card_curves_and_metrics(tiny_run):
     assert card["encoder"]["precision"] == "float32" and card["encoder"]["signature"].endswith("/float32/mean, L2-normalised")
     # validation ROUGE per validation set, the criterion over the sets, and the pick rule it chose
     assert set(card["validation_rouge"][val]) == {"rouge1", "rouge2", "rougeLsum"}
-    assert card["pick_rule"] in PICK_RULES
+    assert card["pick_rule"] in PICK_RULES and card["length_exponent"] in LENGTH_EXPONENTS
     assert card["validation_criterion"] == pytest.approx(
         sum(card["validation_rouge"][val].values()) / 3, abs=1e-3)
     assert set(card["test_rouge"][test]) == {"rouge1", "rouge2", "rougeLsum"}

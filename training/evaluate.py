@@ -21,7 +21,7 @@ import numpy as np
 from rouge_score import rouge_scorer
 
 from app.core.luhn import score_luhn
-from app.core.ranking import PICK_RULES, pick
+from app.core.ranking import LENGTH_EXPONENTS, PICK_RULES, pick
 from app.core.scorer import predict_rows
 from app.settings import MODEL_FILE, NLTK_DATA, VECTOR_CACHE
 from training.data import LoadReport, add_data_arguments, load_dataset
@@ -85,18 +85,21 @@ def baseline_picker(name: str) -> Callable[[Sequence[str], Sequence[str], int], 
     raise ValueError(f"unknown baseline {name!r}; choose from {BASELINES}")
 
 
-def evaluate_model(model, examples: list[Example], k: int, pick_rule: str = "top") -> dict[str, float]:
-    """ROUGE of the model's ``k`` highlights (picked by ``pick_rule``, as the API does) on prepared examples."""
+def evaluate_model(model, examples: list[Example], k: int, pick_rule: str = "top", length_exponent: float = 0.0) -> dict[str, float]:
+    """ROUGE of the model's ``k`` highlights (picked by ``pick_rule`` and ``length_exponent``, as the API
+    does) on prepared examples."""
     scores = predict_rows(model, [e.rows for e in examples])
-    return evaluate_scores(examples, scores, k, pick_rule)
+    return evaluate_scores(examples, scores, k, pick_rule, length_exponent)
 
 
-def evaluate_scores(examples: list[Example], scores: Sequence[np.ndarray], k: int, pick_rule: str = "top") -> dict[str, float]:
-    """ROUGE of the ``k`` highlights that ``pick_rule`` takes from each example's predicted ``scores``."""
+def evaluate_scores(examples: list[Example], scores: Sequence[np.ndarray], k: int, pick_rule: str = "top",
+                    length_exponent: float = 0.0) -> dict[str, float]:
+    """ROUGE of the ``k`` highlights that ``pick_rule`` (after ``length_exponent``) takes from each
+    example's predicted ``scores``."""
     picked, references = [], []
     for example, s in zip(examples, scores):
         texts = [x.text for x in example.sentences]
-        picked.append([texts[i] for i in pick(s, texts, k, pick_rule)])
+        picked.append([texts[i] for i in pick(s, texts, k, pick_rule, length_exponent)])
         references.append(example.article.quotes)
     return rouge_scores(picked, references)
 
@@ -121,11 +124,12 @@ def format_table(results: dict[str, dict], title: str) -> str:
     return "\n".join(lines)
 
 
-def set_picks(model, examples: list[Example], k: int, pick_rule: str, baselines: Sequence[str]) -> dict[str, list[list[str]]]:
+def set_picks(model, examples: list[Example], k: int, pick_rule: str, baselines: Sequence[str],
+              length_exponent: float = 0.0) -> dict[str, list[list[str]]]:
     """Each method's picked sentences for every example (Brief first, then each baseline), made once."""
     scores = predict_rows(model, [e.rows for e in examples])
     texts = [[x.text for x in e.sentences] for e in examples]
-    picks = {"brief": [[t[i] for i in pick(s, t, k, pick_rule)] for t, s in zip(texts, scores)]}
+    picks = {"brief": [[t[i] for i in pick(s, t, k, pick_rule, length_exponent)] for t, s in zip(texts, scores)]}
     for name in baselines:
         choose = baseline_picker(name)
         picks[name] = [[t[i] for i in choose(t, e.article.quotes, k)] for t, e in zip(texts, examples)]
@@ -161,6 +165,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--cache", default=VECTOR_CACHE)
     parser.add_argument("--k", type=int, default=3)
     parser.add_argument("--pick-rule", choices=PICK_RULES, help="default: the model card's, as the API picks")
+    parser.add_argument("--length-exponent", type=float, choices=LENGTH_EXPONENTS,
+                        help="picks rank by score / words ** this; default: the model card's, as the API picks")
     parser.add_argument("--by-source", action="store_true", help="also report every figure per source (bbc, cnn, dm...)")
     parser.add_argument("--baselines", default=",".join(BASELINES), help="comma-separated; empty for none")
     parser.add_argument("--json", help="write the results here")
@@ -171,17 +177,18 @@ def main(argv: list[str] | None = None) -> dict:
     card = ModelCard.read(Path(args.model).with_suffix(".json"))
     model = load_keras_model(args.model, card.model_sha256)
     pick_rule = args.pick_rule or card.pick_rule
+    length_exponent = card.length_exponent if args.length_exponent is None else args.length_exponent
     splitter = SentenceSplitter(args.nltk_data)
     encoder = SentenceEncoder()
     cache = VectorCache(args.cache, encoder.signature)
     names = [n for n in args.baselines.split(",") if n]
-    output = {"model": card.id, "k": args.k, "pick_rule": pick_rule, "sets": {}}
+    output = {"model": card.id, "k": args.k, "pick_rule": pick_rule, "length_exponent": length_exponent, "sets": {}}
     for spec in args.data:
         report = LoadReport()
         articles = load_dataset(spec, args.data_root, report, dedupe=False)
         examples = prepare_examples(articles, splitter, "oracle", cache, encoder, report, min_sentences=1, jobs=args.jobs)
         start = time.perf_counter()
-        picks = set_picks(model, examples, args.k, pick_rule, names)  # picked once, scored per source too
+        picks = set_picks(model, examples, args.k, pick_rule, names, length_exponent)  # picked once, scored per source too
         results = score_picks(picks, examples, range(len(examples)))
         entry = {"articles": len(examples), "skipped": dict(report.skipped), "rouge": results}
         print(format_table(results, f"{spec}: {len(examples)} articles, K={args.k}"), flush=True)

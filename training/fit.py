@@ -21,7 +21,7 @@ import keras
 import numpy as np
 
 from app.core.card import score_histogram
-from app.core.ranking import PICK_RULES
+from app.core.ranking import LENGTH_EXPONENTS, PICK_RULES
 from app.core.scorer import predict_rows
 from training.evaluate import evaluate_scores
 from training.examples import Example, ExampleBatches
@@ -193,18 +193,21 @@ class Selection:
     criterion: float
     pick_rule: str
     rouge: dict[str, dict[str, float]]  # per validation set
+    length_exponent: float = 0.0  # picks rank by score / words ** this (app/core/ranking.py)
 
 
 def select(model, val_sets: dict[str, list[Example]], k: int) -> Selection:
-    """The model's criterion under each pick rule; the best one (``top`` on a tie)."""
+    """The model's criterion under each pick rule and length exponent; the best (the simpler on a tie:
+    ``top`` before the blocking rules, no length weighting before any)."""
     scores = {name: predict_rows(model, [e.rows for e in examples]) for name, examples in val_sets.items()}
     best = None
-    for rule in PICK_RULES:
-        rouge = {name: evaluate_scores(examples, scores[name], k, rule) for name, examples in val_sets.items()}
-        criterion = round(float(np.mean([mean_rouge(r) for r in rouge.values()])), 4)
-        log.info("  pick rule %s: criterion %.3f %s", rule, criterion, rouge)
-        if best is None or criterion > best.criterion:
-            best = Selection(criterion, rule, rouge)
+    for exponent in LENGTH_EXPONENTS:
+        for rule in PICK_RULES:
+            rouge = {name: evaluate_scores(examples, scores[name], k, rule, exponent) for name, examples in val_sets.items()}
+            criterion = round(float(np.mean([mean_rouge(r) for r in rouge.values()])), 4)
+            log.info("  pick rule %s, length exponent %.1f: criterion %.3f %s", rule, exponent, criterion, rouge)
+            if best is None or criterion > best.criterion:
+                best = Selection(criterion, rule, rouge, exponent)
     return best
 
 

@@ -64,7 +64,7 @@ def search(config: TrainConfig, grid: dict[str, list[str]]) -> list[dict]:
             selection = select(model, {"validation": val_ex}, trial.k)  # with the pick rule that suits it, as training chooses
             rouge = selection.rouge["validation"]
             row = {**dict(zip(keys, values)), "seed": trial.seed + restart, "validation_rouge": rouge,
-                   "pick_rule": selection.pick_rule, "mean": round(mean_rouge(rouge), 2), "epochs": len(history["loss"]),
+                   "pick_rule": selection.pick_rule, "length_exponent": selection.length_exponent, "mean": round(mean_rouge(rouge), 2), "epochs": len(history["loss"]),
                    "seconds": round(time.perf_counter() - start, 1)}
             log.info("trial %s", row)
             results.append(row)

@@ -223,7 +223,8 @@ def train(config: TrainConfig) -> ModelCard:
         if averaged_selection.criterion > selection.criterion:
             model, selection = averaged, averaged_selection
             chosen = f"{chosen} averaged with {', '.join(m[0].id for m in members)}"
-    log.info("keeping %s with pick rule %s (validation criterion %.3f)", chosen, selection.pick_rule, selection.criterion)
+    log.info("keeping %s with pick rule %s, length exponent %.1f (validation criterion %.3f)", chosen,
+             selection.pick_rule, selection.length_exponent, selection.criterion)
     # The shipping guard (README "Results"): a choice ships only if it is above Lead-K on every
     # validation set, a trade between sets that the criterion, their mean, cannot see.
     lead = {spec: evaluate_baselines(examples, config.k, ("lead",))["lead"] for spec, examples in val_sets.items()}
@@ -231,7 +232,8 @@ def train(config: TrainConfig) -> ModelCard:
     if below_lead:
         log.warning("not above Lead-%d on %s: by the shipping guard this model should not ship", config.k,
                     ", ".join(f"{spec} ({selection.rouge[spec]['rouge1']} vs {lead[spec]['rouge1']})" for spec in below_lead))
-    test_rouge = {spec: evaluate_model(model, examples, config.k, selection.pick_rule) for spec, examples in test_sets.items()}
+    test_rouge = {spec: evaluate_model(model, examples, config.k, selection.pick_rule, selection.length_exponent)
+                  for spec, examples in test_sets.items()}
 
     save_curves([f[3] for f in fits], run_dir / "curves.png")
     metrics = {
@@ -239,6 +241,7 @@ def train(config: TrainConfig) -> ModelCard:
         "best_fit": best_index,
         "chosen": chosen,
         "pick_rule": selection.pick_rule,
+        "length_exponent": selection.length_exponent,
         "validation_criterion": selection.criterion,
         "validation_rouge": selection.rouge,
         "test_rouge": test_rouge,
@@ -278,6 +281,7 @@ def train(config: TrainConfig) -> ModelCard:
         chosen=chosen,
         k=config.k,
         pick_rule=selection.pick_rule,  # how the API picks highlights from this model's scores (app/core/ranking.py)
+        length_exponent=selection.length_exponent,  # ... after weighing them by sentence length
         selection_criterion=Selection.__doc__.split("\n\n")[1].strip().replace("\n    ", " "),
         validation_criterion=selection.criterion,
         validation_rouge=selection.rouge,

@@ -61,6 +61,7 @@ class ModelCard:
     chosen: str | None = None
     k: int | None = None  # highlights per article when the model was chosen
     pick_rule: str = "top"  # how the API picks highlights from this model's scores (app/core/ranking.py)
+    length_exponent: float = 0.0  # picks rank by score / words ** this (app/core/ranking.py), chosen with the rule
     selection_criterion: str | None = None
     validation_criterion: float | None = None
     validation_rouge: dict | None = None

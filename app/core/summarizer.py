@@ -68,6 +68,11 @@ class Summarizer:
         """How highlights are picked from this model's scores (``app.core.ranking``), chosen with it on validation."""
         return self.card.pick_rule
 
+    @property
+    def length_exponent(self) -> float:
+        """Picks rank by ``score / words ** length_exponent`` (``app.core.ranking``), chosen with the rule."""
+        return self.card.length_exponent
+
     def split(self, text: str) -> list[Sentence]:
         started = time.perf_counter()
         sentences = self.splitter.split(text)

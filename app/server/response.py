@@ -13,9 +13,10 @@ def scroll_percent(start: int, text_length: int) -> float:
     return round(100 * start / text_length, 1) if text_length else 0.0
 
 
-def build_result(document: Document, article: ScoredArticle, top: int, model: str, pick_rule: str = "top") -> Result:
+def build_result(document: Document, article: ScoredArticle, top: int, model: str, pick_rule: str = "top",
+                 length_exponent: float = 0.0) -> Result:
     """Sentences sorted by score (best first; ties in document order) and the ``top`` highlights
-    (picked by ``pick_rule``, ``app.core.ranking``) in document order.
+    (picked by ``pick_rule`` after weighing by ``length_exponent``, ``app.core.ranking``) in document order.
 
     ``start``/``end`` index the document's text as a Python string (Unicode code points):
     ``text[start:end] == sent``. The text is part of the answer where it was extracted from HTML.
@@ -39,6 +40,6 @@ def build_result(document: Document, article: ScoredArticle, top: int, model: st
             )
             for i in ranked
         ],
-        highlights=pick(scores, [s.text for s in article.sentences], top, pick_rule),
+        highlights=pick(scores, [s.text for s in article.sentences], top, pick_rule, length_exponent),
         **extras,
     )

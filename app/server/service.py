@@ -118,11 +118,13 @@ class BriefService:
         scored = summarizer.score_sentences(articles, request.method)
         model = summarizer.model_id if request.method == "lstm" else request.method
         # the pick rule chosen with the model on validation; Luhn's baseline takes its top K
-        rule = summarizer.pick_rule if request.method == "lstm" else "top"
+        lstm = request.method == "lstm"
+        rule = summarizer.pick_rule if lstm else "top"
+        length_exponent = summarizer.length_exponent if lstm else 0.0
         results = []
         for document, result in zip(documents, scored):
             metrics.observe_article(request.method, result.scores)
-            results.append(build_result(document, result, request.top, model, rule))
+            results.append(build_result(document, result, request.top, model, rule, length_exponent))
         return results
 
     def read(self, article: Article, where: str | None) -> Document:
