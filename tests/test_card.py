@@ -23,7 +23,7 @@ def test_the_shipped_card_reads_and_writes_back_byte_for_byte(tmp_path):
 def test_fields_the_type_does_not_name_are_kept():
     card = ModelCard.from_dict({"id": "m", "distributed": {"workers": 2}})
     assert card.id == "m" and card.pick_rule == "top"
-    assert card.to_dict() == {"id": "m", "pick_rule": "top", "distributed": {"workers": 2}}
+    assert card.to_dict() == {"id": "m", "pick_rule": "top", "length_exponent": 0.0, "distributed": {"workers": 2}}
 
 
 def test_the_shipped_card_fits_this_featurizer_and_encoder():
