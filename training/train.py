@@ -207,22 +207,23 @@ def train(config: TrainConfig) -> ModelCard:
                      fits_dir / f"fit_{restart}.h5")
         log.info("fit %d: validation", restart)
         fits.append((select(model, val_sets, config.k), restart, model, history))
-    selection, best_index, model, _ = max(fits, key=lambda f: (f[0].criterion, -f[1]))
-    chosen = f"fit {best_index}"
+    best_index = max(fits, key=lambda f: (f[0].criterion, -f[1]))[1]
+    # The candidates, in order of preference on a tie: each fit alone, the fits' average
+    # (--ensemble), then each of those averaged with the --average-with members.
+    candidates = [(f[0], f"fit {f[1]}", f[2]) for f in fits]
     if config.ensemble and len(fits) > 1:
         ensemble = average_models([f[2] for f in fits])
         log.info("ensemble of %d fits: validation", len(fits))
-        ensemble_selection = select(ensemble, val_sets, config.k)
-        if ensemble_selection.criterion > selection.criterion:
-            model, selection, chosen = ensemble, ensemble_selection, f"average of {len(fits)} fits"
+        candidates.append((select(ensemble, val_sets, config.k), f"average of {len(fits)} fits", ensemble))
     if members:
-        averaged = average_models([model] + [m[1] for m in members])
-        averaged_selection = select(averaged, val_sets, config.k)
-        log.info("%s averaged with %s: validation criterion %.4f (alone %.4f)", chosen,
-                 ", ".join(m[0].id for m in members), averaged_selection.criterion, selection.criterion)
-        if averaged_selection.criterion > selection.criterion:
-            model, selection = averaged, averaged_selection
-            chosen = f"{chosen} averaged with {', '.join(m[0].id for m in members)}"
+        names = ", ".join(m[0].id for m in members)
+        for alone, name, candidate in list(candidates):
+            averaged = average_models([candidate] + [m[1] for m in members])
+            averaged_selection = select(averaged, val_sets, config.k)
+            log.info("%s averaged with %s: validation criterion %.4f (alone %.4f)", name, names,
+                     averaged_selection.criterion, alone.criterion)
+            candidates.append((averaged_selection, f"{name} averaged with {names}", averaged))
+    selection, chosen, model = max(candidates, key=lambda c: c[0].criterion)  # the first of equals
     log.info("keeping %s with pick rule %s, length exponent %.1f (validation criterion %.3f)", chosen,
              selection.pick_rule, selection.length_exponent, selection.criterion)
     # The shipping guard (README "Results"): a choice ships only if it is above Lead-K (R-1) on every
