@@ -31,8 +31,8 @@ test-fast: setup
 
 # The shipped model: data sets in TrainConfig's defaults (training/train.py), hyper-parameters
 # chosen on validation (docs/results/search-*.json), labels from the best 3-sentence summaries;
-# three seeds, the best on validation kept; then its average with the news member below, kept if
-# better on validation (no --ensemble: an average of the seeds is three LSTMs, over the serving
+# three seeds, each scored alone and averaged with the news member below, the best on validation
+# kept (no --ensemble: an average of the seeds is three LSTMs, over the serving
 # budget, docs/experiments/three-lstm-serving). Encodes what the vector cache lacks first.
 # `make train TRAIN_ARGS=--resume` goes on from the fits an interrupted run left in runs/brief/fits.
 NEWS_MEMBER := models/members/news.h5
