@@ -231,39 +231,38 @@ def test_highlights_follow_the_pick_rule_in_the_model_card(server):
     assert body["highlights"] == pick(scores, [by_index[i]["sent"] for i in range(len(by_index))], 3, rule, exponent)
 
 
-def test_trigram_blocking_keeps_a_near_repeat_out_of_the_highlights():
+def _scored(texts, scores):
+    """A document of ``texts`` joined by spaces, and its sentences with these ``scores``."""
     from app.ingest.document import Document
-    from app.server.response import build_result
     from app.core.sentences import Sentence
     from app.core.summarizer import ScoredArticle
 
-    texts = ["The bridge will close to cars.", "Officials said the bridge will close to cars.", "Buses will run."]
-    text = " ".join(texts)
     sentences, start = [], 0
     for t in texts:
         sentences.append(Sentence(t, start, start + len(t)))
         start += len(t) + 1
-    article = ScoredArticle(sentences, [0.9, 0.8, 0.1])
+    return Document(" ".join(texts), None), ScoredArticle(sentences, scores)
+
+
+def test_trigram_blocking_keeps_a_near_repeat_out_of_the_highlights():
+    from app.ingest.document import Document
+    from app.server.response import build_result
+
+    texts = ["The bridge will close to cars.", "Officials said the bridge will close to cars.", "Buses will run."]
+    document, article = _scored(texts, [0.9, 0.8, 0.1])
+    text = document.text
     assert build_result(Document(text, None), article, 2, "m").highlights == [0, 1]
     assert build_result(Document(text, None), article, 2, "m", "trigram_blocking").highlights == [0, 2]
 
 
 def test_the_length_exponent_reaches_the_highlights_but_not_the_scores():
-    from app.ingest.document import Document
     from app.server.response import build_result
-    from app.core.sentences import Sentence
-    from app.core.summarizer import ScoredArticle
 
     texts = ["The council said on Tuesday that the old bridge over the river will close to all cars from Monday.",
              "The old bridge will close to cars.", "Buses will run."]
-    text = " ".join(texts)
-    sentences, start = [], 0
-    for t in texts:
-        sentences.append(Sentence(t, start, start + len(t)))
-        start += len(t) + 1
-    article = ScoredArticle(sentences, [0.50, 0.45, 0.10])
-    plain = build_result(Document(text, None), article, 1, "m", "near_duplicate_blocking")
-    weighed = build_result(Document(text, None), article, 1, "m", "near_duplicate_blocking", 0.2)
+    document, article = _scored(texts, [0.50, 0.45, 0.10])
+    plain = build_result(document, article, 1, "m", "near_duplicate_blocking")
+    weighed = build_result(document, article, 1, "m", "near_duplicate_blocking", 0.2)
     assert plain.highlights == [0] and weighed.highlights == [1]
     # the sentences and their scores are the model's, ranked by score, whatever the pick
     assert [s.index for s in weighed.scored_article_sentences] == [0, 1, 2]
