@@ -64,25 +64,32 @@ def create_app(test_config: dict | None = None, on_stage: Callable[[str, float],
 
 
 @functools.cache
-def local_service(fetch_any_address: bool = False):
-    """A ``BriefService`` in this process (the Python API, ``brief highlight``), loaded once, from the same settings.
+def local_highlighter(fetch_any_address: bool = False):
+    """An ``app.api.highlighter.Highlighter`` in this process (``app.highlight``, ``brief highlight``),
+    loaded once from the same settings as the service, without Flask.
 
     ``fetch_any_address``: fetch URLs, from any address (the command line fetches for its own user,
-    as curl would); otherwise this service does not fetch.
+    as curl would); otherwise it does not fetch. A model that cannot load raises the service's
+    ``APIError`` 503 ``not_ready``, saying why.
     """
-    from app.ingest.fetch import FetchPolicy
-    from app.server.service import BriefService
+    from app.api.highlighter import Highlighter
+    from app.core.model_file import ModelFileError
+    from app.core.summarizer import Summarizer
+    from app.core.weights import EncoderError
+    from app.errors import APIError
+    from app.ingest.fetch import FetchPolicy, fetch_page
 
     settings = Settings.load()
-    policy = None
+    fetch = None
     if fetch_any_address:
         policy = FetchPolicy(allow=FetchPolicy.parse_allow("0.0.0.0/0,::/0"), max_bytes=settings.FETCH_MAX_BYTES,
                              connect_timeout=settings.FETCH_CONNECT_TIMEOUT, timeout=settings.FETCH_TIMEOUT)
-    service = BriefService(resolve(settings.MODEL_PATH), resolve(settings.CARD_PATH), resolve(settings.NLTK_DATA),
-                           settings.MAX_SENTENCES, policy, xla=False)
-    service.start(background=False)
-    service.ready()  # the reason it is not, if it is not
-    return service
+        fetch = functools.partial(fetch_page, policy=policy)
+    try:
+        summarizer = Summarizer(resolve(settings.MODEL_PATH), resolve(settings.CARD_PATH), resolve(settings.NLTK_DATA))
+    except (ModelFileError, EncoderError, OSError) as e:
+        raise APIError(503, "not_ready", f"model not loaded: {e}") from None
+    return Highlighter(summarizer, settings.MAX_SENTENCES, fetch)
 
 
 def highlight(document: str, top: int = 5, model: str = "lstm", title: str | None = None) -> dict:
@@ -91,12 +98,12 @@ def highlight(document: str, top: int = 5, model: str = "lstm", title: str | Non
     Returns what ``POST /api/evaluate`` answers, as a dict; bad input raises ``app.errors.APIError``
     (its ``status``, ``code`` and ``message`` are the API's). The model loads on the first call.
     """
+    from app.api.schema import EvaluateRequest, read_article, read_options
     from app.ingest.extraction import looks_like_html
-    from app.server.schema import EvaluateRequest, read_article
 
     article = read_article({"html" if looks_like_html(document) else "text": document, "title": title})
-    request = EvaluateRequest([article], top, model, batch=False)
-    return local_service().highlight(request)[0].model_dump(exclude_unset=True)
+    request = EvaluateRequest([article], read_options(top=top, model=model), batch=False)
+    return local_highlighter().highlight(request)[0].model_dump(exclude_unset=True)
 
 
 def fetch_policy(settings: Settings):

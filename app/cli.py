@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from app.core.options import MODELS
 from app.settings import ROOT, Settings
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
@@ -81,7 +82,7 @@ def configure_highlight(parser: argparse.ArgumentParser) -> None:
                         help="articles to read: text or HTML files, http(s) URLs, or - for standard input")
     parser.add_argument("--top", type=positive_int, default=Settings.DEFAULT_TOP,
                         help="how many highlights (default %(default)s)")
-    parser.add_argument("--model", choices=["lstm", "luhn"], default="lstm",
+    parser.add_argument("--model", choices=MODELS, default="lstm",
                         help="the trained LSTM (default) or Luhn's method")
     parser.add_argument("--json", action="store_true",
                         help="print the API's JSON answer, one line per input, instead of the highlights")
@@ -138,15 +139,14 @@ def run_highlight(args: argparse.Namespace, _: list[str]) -> int:
 def score_here(fields: dict, args: argparse.Namespace) -> dict:
     """Score in this process, with the bundled model (loaded on the first input)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from app import local_service
+    from app import local_highlighter
+    from app.api.schema import EvaluateRequest, read_article, read_options
     from app.errors import APIError
-    from app.server.schema import EvaluateRequest, read_article
 
     try:
         article = read_article({k: v for k, v in fields.items() if v is not None})
-        service = local_service(fetch_any_address=True)
-        return service.highlight(EvaluateRequest([article], args.top, args.model, batch=False))[0].model_dump(
-            exclude_unset=True)
+        request = EvaluateRequest([article], read_options(args.top, args.model), batch=False)
+        return local_highlighter(fetch_any_address=True).highlight(request)[0].model_dump(exclude_unset=True)
     except APIError as e:
         if e.code == "not_ready":  # the model itself cannot load: no input can be scored
             raise SystemExit(f"brief: {e.message}") from None

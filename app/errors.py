@@ -36,7 +36,7 @@ ERROR_CODES = {
     "body_timeout": ErrorCode(408, "the body was not sent within BODY_TIMEOUT seconds"),
     "body_too_large": ErrorCode(413, "the body is over MAX_CONTENT_LENGTH (refused before it is read)"),
     "unsupported_media_type": ErrorCode(415, "not text/plain, text/html or application/json, or not UTF-8"),
-    # what it asks (app/server/schema.py, app/server/service.py)
+    # what it asks (app/api/schema.py, app/api/highlighter.py)
     "too_many_articles": ErrorCode(413, "more articles in a batch than MAX_ARTICLES"),
     "too_many_sentences": ErrorCode(413, "more sentences than MAX_SENTENCES, or than the client's whole sentence budget"),
     "empty_article": ErrorCode(422, "an article is empty or only whitespace"),

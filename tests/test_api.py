@@ -14,6 +14,7 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 import requests
 
@@ -231,42 +232,56 @@ def test_highlights_follow_the_pick_rule_in_the_model_card(server):
     assert body["highlights"] == pick(scores, [by_index[i]["sent"] for i in range(len(by_index))], 3, rule, exponent)
 
 
-def _scored(texts, scores):
-    """A document of ``texts`` joined by spaces, and its sentences with these ``scores``."""
-    from app.ingest.document import Document
+@pytest.fixture(scope="module")
+def summarizer():
+    from app.core.summarizer import Summarizer
+
+    return Summarizer(ROOT / "models/brief.h5", ROOT / "models/brief.json", ROOT / "models/nltk_data")
+
+
+@pytest.mark.parametrize("rule, exponent", [("top", 0.0), ("trigram_blocking", 0.0), ("near_duplicate_blocking", 0.2),
+                                            ("near_duplicate_blocking", 1.0)])
+def test_the_core_picks_by_the_card_s_rule_and_length_exponent_and_leaves_the_scores_alone(
+        summarizer, monkeypatch, rule, exponent):
+    from dataclasses import replace
+
+    from app.core.options import Options
+    from app.core.ranking import pick
+
+    text = ARTICLE + " The city council voted on Tuesday to close the old bridge to cars, officials said."
+    plain = summarizer.highlight_texts([text], Options(top=3))[0]
+    monkeypatch.setattr(summarizer, "card", replace(summarizer.card, pick_rule=rule, length_exponent=exponent))
+    article = summarizer.highlight_texts([text], Options(top=3))[0]
+    assert article.highlights == pick(article.scores, [s.text for s in article.sentences], 3, rule, exponent)
+    assert article.scores.tolist() == plain.scores.tolist()
+    assert article.model == summarizer.card.id
+
+
+def test_luhn_s_highlights_are_its_top_k_whatever_the_card_says(summarizer):
+    from app.core.options import Options
+    from app.core.ranking import pick
+
+    article = summarizer.highlight_texts([ARTICLE], Options(top=2, model="luhn"))[0]
+    assert article.model == "luhn"
+    assert article.highlights == pick(article.scores, [s.text for s in article.sentences], 2, "top")
+
+
+def test_the_answer_ranks_sentences_best_first_and_keeps_the_picked_highlights():
+    from app.api.answer import build_result
     from app.core.sentences import Sentence
     from app.core.summarizer import ScoredArticle
+    from app.ingest.document import Document
 
+    texts = ["The bridge will close to cars.", "Buses will run.", "Repairs cost more."]
     sentences, start = [], 0
     for t in texts:
         sentences.append(Sentence(t, start, start + len(t)))
         start += len(t) + 1
-    return Document(" ".join(texts), None), ScoredArticle(sentences, scores)
-
-
-def test_trigram_blocking_keeps_a_near_repeat_out_of_the_highlights():
-    from app.ingest.document import Document
-    from app.server.response import build_result
-
-    texts = ["The bridge will close to cars.", "Officials said the bridge will close to cars.", "Buses will run."]
-    document, article = _scored(texts, [0.9, 0.8, 0.1])
-    text = document.text
-    assert build_result(Document(text, None), article, 2, "m").highlights == [0, 1]
-    assert build_result(Document(text, None), article, 2, "m", "trigram_blocking").highlights == [0, 2]
-
-
-def test_the_length_exponent_reaches_the_highlights_but_not_the_scores():
-    from app.server.response import build_result
-
-    texts = ["The council said on Tuesday that the old bridge over the river will close to all cars from Monday.",
-             "The old bridge will close to cars.", "Buses will run."]
-    document, article = _scored(texts, [0.50, 0.45, 0.10])
-    plain = build_result(document, article, 1, "m", "near_duplicate_blocking")
-    weighed = build_result(document, article, 1, "m", "near_duplicate_blocking", 0.2)
-    assert plain.highlights == [0] and weighed.highlights == [1]
-    # the sentences and their scores are the model's, ranked by score, whatever the pick
-    assert [s.index for s in weighed.scored_article_sentences] == [0, 1, 2]
-    assert [s.score for s in weighed.scored_article_sentences] == [0.5, 0.45, 0.1]
+    article = ScoredArticle(sentences, np.array([0.2, 0.9, 0.5]), highlights=[0, 2], model="m")
+    result = build_result(Document(" ".join(texts), None), article)
+    assert [s.index for s in result.scored_article_sentences] == [1, 2, 0]
+    assert [s.score for s in result.scored_article_sentences] == [0.9, 0.5, 0.2]
+    assert result.highlights == [0, 2] and result.model == "m"
 
 
 @slow
@@ -470,10 +485,10 @@ def test_metrics_expose_latency_sentences_and_scores(server):
     text = requests.get(server.url + "/metrics", timeout=10).text
     assert metric_value(text, "brief_request_duration_seconds_count", endpoint="/api/evaluate", status="200") >= 1
     assert metric_value(text, "brief_request_duration_seconds_count", endpoint="/api/evaluate", status="422") >= 1
-    assert metric_value(text, "brief_article_sentences_bucket", method="lstm", le="10.0") >= 1
-    assert metric_value(text, "brief_sentence_score_count", method="lstm") >= N_ARTICLE_SENTENCES
-    assert metric_value(text, "brief_sentence_score_bucket", method="lstm", le="1.0") == \
-        metric_value(text, "brief_sentence_score_count", method="lstm")
+    assert metric_value(text, "brief_article_sentences_bucket", model="lstm", le="10.0") >= 1
+    assert metric_value(text, "brief_sentence_score_count", model="lstm") >= N_ARTICLE_SENTENCES
+    assert metric_value(text, "brief_sentence_score_bucket", model="lstm", le="1.0") == \
+        metric_value(text, "brief_sentence_score_count", model="lstm")
 
 
 @slow

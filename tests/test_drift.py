@@ -78,10 +78,10 @@ def test_too_few_live_scores_give_no_verdict():
 
 def test_live_counts_come_from_the_score_histogram_in_the_card_bins():
     registry = CollectorRegistry()
-    histogram = Histogram("brief_sentence_score", "scores", ["method"], buckets=SCORE_EDGES[1:], registry=registry)
+    histogram = Histogram("brief_sentence_score", "scores", ["model"], buckets=SCORE_EDGES[1:], registry=registry)
     for score in (0.01, 0.07, 0.08, 0.99, 0.5):
         histogram.labels("lstm").observe(score)  # 0.5 counts in (0.45, 0.5]: Prometheus buckets are "<= le"
-    histogram.labels("luhn").observe(0.3)  # another method's scores are not the LSTM's distribution
+    histogram.labels("luhn").observe(0.3)  # another model's scores are not the LSTM's distribution
     counts = score_counts("lstm", registry)
     assert len(counts) == 20
     assert counts[0] == 1 and counts[1] == 2 and counts[9] == 1 and counts[19] == 1

@@ -14,8 +14,9 @@ from app.settings import ROOT
 FORBIDDEN = {
     "app.settings": ("app", "flask", "training", "bench", "tests"),
     "app.errors": ("app", "flask", "training", "bench", "tests"),
-    "app.core": ("app.server", "app.ingest", "app.cli", "app.errors", "flask", "werkzeug", "training", "bench", "tests"),
-    "app.ingest": ("app.server", "app.cli", "flask", "training", "bench", "tests"),
+    "app.core": ("app.api", "app.server", "app.ingest", "app.cli", "app.errors", "flask", "werkzeug", "training", "bench", "tests"),
+    "app.ingest": ("app.api", "app.server", "app.cli", "flask", "training", "bench", "tests"),
+    "app.api": ("app.server", "app.cli", "flask", "werkzeug", "training", "bench", "tests"),
     "app.server": ("app.cli", "training", "bench", "tests"),
     "app": ("training", "bench", "tests"),
     "training": ("app.server", "app.ingest", "app.cli", "flask", "bench", "tests"),
@@ -70,6 +71,7 @@ def test_importing_the_core_does_not_import_flask():
     import subprocess
     import sys
 
-    code = "import sys, app.core.summarizer, app.core.card, training.examples; print('flask' in sys.modules)"
+    code = ("import sys, app.core.summarizer, app.core.card, app.api.highlighter, training.examples; "
+            "print('flask' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"

@@ -133,7 +133,7 @@ def test_the_description_covers_every_route_and_evaluate_status(server):
 
 
 def test_the_description_is_generated_from_the_models_that_validate_requests(client):
-    from app.server.schema import Result, SingleRequest
+    from app.api.schema import Result, SingleRequest
 
     spec = client.get("/openapi.json").get_json()
     schemas = spec["components"]["schemas"]

@@ -1,7 +1,8 @@
-"""The pipeline: text -> sentences -> vectors -> rows -> the LSTM's score per sentence.
+"""The pipeline: text -> sentences -> vectors -> rows -> the LSTM's score per sentence -> highlights.
 
-``Summarizer`` holds the loaded parts (splitter, encoder, LSTM and its card) and times each stage.
-Picking the highlights from the scores is ``app.core.ranking``'s.
+``Summarizer`` holds the loaded parts (splitter, encoder, LSTM and its card) and times each stage;
+``Summarizer.highlight`` is the one call from split articles to highlights that every interface makes
+(the HTTP service, the ``brief`` command, ``app.highlight``). The pick rule itself is ``app.core.ranking``'s.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from app.core.card import EncoderCard, load_model_with_card
 from app.core.encoder import SentenceEncoder
 from app.core.features import FEATURES, featurize
 from app.core.luhn import score_luhn
+from app.core.options import MODELS, Options
+from app.core.ranking import pick
 from app.core.scorer import predict_rows, scorer_for
 from app.core.sentences import Sentence, SentenceSplitter
 
-METHODS = ("lstm", "luhn")
 STAGES = ("split", "encode", "featurize", "lstm")  # what ``on_stage`` hears of
 
 
@@ -36,11 +38,14 @@ def featurize_articles(articles: Sequence[list[Sentence]], vectors: np.ndarray) 
 
 @dataclass
 class ScoredArticle:
-    """An article's sentences with one score each, and where the time went (seconds)."""
+    """An article's sentences with one score each, and where the time went (seconds); after
+    ``Summarizer.highlight``, also its highlights and what scored it."""
 
     sentences: list[Sentence]
     scores: np.ndarray
     timings: dict[str, float] = field(default_factory=dict)
+    highlights: list[int] = field(default_factory=list)  # sentence indices, in document order
+    model: str = ""  # the model card's id for the LSTM, else the other model's name ("luhn")
 
 
 class Summarizer:
@@ -55,7 +60,6 @@ class Summarizer:
         self.encoder = encoder or SentenceEncoder()
         self.card, self.model = load_model_with_card(model_path, card_path, FEATURES,
                                                      EncoderCard.describe(self.encoder.precision))
-        self.input_dim = int(self.model.input_shape[0][-1])
         self.on_stage = on_stage
         self.scorer = scorer_for(self.model)
 
@@ -80,22 +84,41 @@ class Summarizer:
             self.on_stage("split", time.perf_counter() - started)
         return sentences
 
-    def score_texts(self, texts: Sequence[str], method: str = "lstm") -> list[ScoredArticle]:
+    def highlight(self, articles: Sequence[list[Sentence]], options: Options) -> list[ScoredArticle]:
+        """Score articles already split by ``split`` (encoded together) and pick each one's highlights.
+
+        The LSTM's highlights follow the pick rule and length weighting chosen with it on validation
+        (its card); Luhn's baseline takes its top K as they are.
+        """
+        scored = self.score_sentences(articles, options.model)
+        lstm = options.model == "lstm"
+        rule, length_exponent = (self.pick_rule, self.length_exponent) if lstm else ("top", 0.0)
+        for article in scored:
+            article.model = self.model_id if lstm else options.model
+            article.highlights = pick(article.scores, [s.text for s in article.sentences], options.top, rule,
+                                      length_exponent)
+        return scored
+
+    def highlight_texts(self, texts: Sequence[str], options: Options) -> list[ScoredArticle]:
+        """``highlight`` for texts: split each first."""
+        return self.highlight([self.split(t) for t in texts], options)
+
+    def score_texts(self, texts: Sequence[str], model: str = "lstm") -> list[ScoredArticle]:
         """Split, encode (all articles' sentences together) and score each article."""
         t0 = time.perf_counter()
         articles = [self.split(t) for t in texts]
         split_seconds = time.perf_counter() - t0
-        scored = self.score_sentences(articles, method)
+        scored = self.score_sentences(articles, model)
         for article in scored:
             article.timings["split"] = split_seconds
         return scored
 
-    def score_sentences(self, articles: Sequence[list[Sentence]], method: str = "lstm") -> list[ScoredArticle]:
+    def score_sentences(self, articles: Sequence[list[Sentence]], model: str = "lstm") -> list[ScoredArticle]:
         """``score_texts`` for articles already split by ``split``: encode (all articles' sentences together) and score."""
-        if method not in METHODS:
-            raise ValueError(f"unknown method {method!r}; choose from {METHODS}")
+        if model not in MODELS:
+            raise ValueError(f"unknown model {model!r}; choose from {MODELS}")
         t1 = time.perf_counter()
-        if method == "luhn":
+        if model == "luhn":
             scored = [ScoredArticle(s, score_luhn([x.text for x in s])) for s in articles]
             t2 = t_features = t3 = time.perf_counter()
         else:
@@ -111,8 +134,7 @@ class Summarizer:
             scored = [ScoredArticle(s, sc) for s, sc in zip(articles, scores)]
             t3 = time.perf_counter()
         for article in scored:
-            # "score" is featurize + LSTM (kept as one figure for existing readers)
-            article.timings = {"encode": t2 - t1, "score": t3 - t2, "featurize": t_features - t2, "lstm": t3 - t_features}
+            article.timings = {"encode": t2 - t1, "featurize": t_features - t2, "lstm": t3 - t_features}
         if self.on_stage and scored:  # one figure per call, for all its articles
             for stage in STAGES[1:]:
                 self.on_stage(stage, scored[0].timings[stage])

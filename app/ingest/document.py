@@ -10,7 +10,7 @@ from app.ingest.extraction import extract_article
 from app.ingest.fetch import FetchedPage
 
 if TYPE_CHECKING:
-    from app.server.schema import Article
+    from app.api.schema import Article
 
 
 @dataclass(frozen=True)

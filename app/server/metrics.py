@@ -22,8 +22,9 @@ LATENCY = Histogram(
     "brief_request_duration_seconds", "Time to answer a request, by endpoint and status.", ["endpoint", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
 )
+# "method" is the HTTP verb (Prometheus' usual label); "model" what scored an article (lstm or luhn), as in the API.
 SENTENCES = Histogram(
-    "brief_article_sentences", "Sentences per scored article.", ["method"],
+    "brief_article_sentences", "Sentences per scored article, by model (lstm or luhn).", ["model"],
     buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
 )
 FETCHES = Counter("brief_fetches", "Pages fetched for {\"url\": ...} requests, by outcome (ok or the error code).",
@@ -32,7 +33,8 @@ FETCH_SECONDS = Histogram("brief_fetch_duration_seconds", "Time to fetch a page,
                           buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0))
 FETCH_BYTES = Histogram("brief_fetch_bytes", "Bytes of fetched pages.",
                         buckets=(1e3, 1e4, 5e4, 1e5, 2.5e5, 5e5, 1e6, 2e6, 4e6))
-SCORES = Histogram("brief_sentence_score", "Predicted sentence scores.", ["method"], buckets=SCORE_EDGES[1:])
+SCORES = Histogram("brief_sentence_score", "Predicted sentence scores, by model (lstm or luhn).", ["model"],
+                   buckets=SCORE_EDGES[1:])
 
 
 def registry() -> CollectorRegistry:
@@ -49,9 +51,9 @@ def render() -> tuple[bytes, str]:
     return generate_latest(registry()), CONTENT_TYPE_LATEST
 
 
-def observe_article(method: str, scores: np.ndarray) -> None:
-    SENTENCES.labels(method).observe(len(scores))
-    histogram = SCORES.labels(method)
+def observe_article(model: str, scores: np.ndarray) -> None:
+    SENTENCES.labels(model).observe(len(scores))
+    histogram = SCORES.labels(model)
     for score in scores:
         histogram.observe(float(score))
 
@@ -63,14 +65,14 @@ def observe_fetch(outcome: str, seconds: float, size: int) -> None:
         FETCH_BYTES.observe(size)
 
 
-def score_counts(method: str = "lstm", source: CollectorRegistry | None = None) -> list[int]:
+def score_counts(model: str = "lstm", source: CollectorRegistry | None = None) -> list[int]:
     """Live counts of predicted scores in each of the card's ``SCORE_EDGES`` bins (not cumulative)."""
     cumulative = {edge: 0.0 for edge in SCORE_EDGES[1:]}
     for metric in (source or registry()).collect():
         if metric.name != "brief_sentence_score":
             continue
         for sample in metric.samples:
-            if sample.name.endswith("_bucket") and sample.labels.get("method") == method:
+            if sample.name.endswith("_bucket") and sample.labels.get("model") == model:
                 le = float(sample.labels["le"])
                 if le in cumulative:
                     cumulative[le] += sample.value

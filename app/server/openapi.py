@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 description of Brief's HTTP API, served at ``GET /openapi.json``.
 
-Every schema in it is generated from the models in ``app.server.schema``, the same ones that
+Every schema in it is generated from the models in ``app.api.schema``, the same ones that
 validate requests and build responses; only the paths, statuses and the limits taken from the
 app's settings are written here. ``tests/test_openapi.py`` runs schemathesis against it.
 """
@@ -11,8 +11,9 @@ from flask import Config
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from app.core.options import MODELS
 from app.errors import codes_with
-from app.server import schema
+from app.api import schema
 
 REF = "#/components/schemas/{model}"
 REQUESTS = (schema.SingleRequest, schema.BatchRequest)
@@ -146,7 +147,7 @@ def evaluate_operation(config: Config, ref, error) -> dict:
         ),
         "parameters": [
             {"name": "top", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}},
-            {"name": "model", "in": "query", "required": False, "schema": {"enum": ["lstm", "luhn"]}},
+            {"name": "model", "in": "query", "required": False, "schema": {"enum": list(MODELS)}},
             {"name": "title", "in": "query", "required": False, "schema": {"type": "string"},
              "description": "the title of a text/plain or text/html article"},
         ],

@@ -1,4 +1,4 @@
-"""Read a ``POST /api/evaluate`` request: one article as text/plain or text/html, or JSON (``app.server.schema``).
+"""Read a ``POST /api/evaluate`` request: one article as text/plain or text/html, or JSON (``app.api.schema``).
 
 Status codes: 415 for a content type other than text/plain, text/html or application/json
 (UTF-8); 400 for a body that cannot be decoded (not UTF-8, malformed JSON); 408 for a body not
@@ -14,7 +14,7 @@ from flask import Request
 
 from app.errors import APIError
 from app.server.body import decode_utf8, read_body
-from app.server.schema import EvaluateRequest, read_article, read_json_request, read_query_option
+from app.api.schema import EvaluateRequest, read_article, read_json_request, read_options
 
 CONTENT_TYPES = ("text/plain", "text/html", "application/json")
 
@@ -28,15 +28,14 @@ def parse_evaluate(request: Request, default_top: int, max_articles: int, body_t
     if charset not in ("utf-8", "utf8"):
         raise APIError(415, "unsupported_media_type", f"the body must be UTF-8, not {charset}")
     # The query's options are checked before the body is read, and even where the JSON's replace them.
-    top = read_query_option("top", request.args.get("top", default_top))
-    method = read_query_option("model", request.args.get("model", "lstm"))
+    options = read_options(request.args.get("top", default_top), request.args.get("model", "lstm"))
     body = decode_utf8(read_body(request, body_timeout))
     if request.mimetype == "application/json":
         try:
             decoded = json.loads(body)
         except ValueError as e:
             raise APIError(400, "malformed_json", f"the body is not valid JSON: {e}") from e
-        return read_json_request(decoded, top, method, max_articles)
+        return read_json_request(decoded, options, max_articles)
     source = "html" if request.mimetype == "text/html" else "text"
     article = read_article({source: body, "title": request.args.get("title")})
-    return EvaluateRequest([article], top, method, batch=False)
+    return EvaluateRequest([article], options, batch=False)

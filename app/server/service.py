@@ -1,4 +1,5 @@
-"""One worker's Brief: loads the Summarizer (after gunicorn forks, before the worker accepts) and scores requests."""
+"""One worker's Brief: loads the Summarizer (after gunicorn forks, before the worker accepts), answers
+requests through ``app.api.highlighter`` once ready, and says what it serves (readiness, workers, drift)."""
 
 from __future__ import annotations
 
@@ -9,18 +10,17 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from app.server import metrics
-from app.server.drift import drift_report
-from app.core.weights import EncoderError
-from app.errors import APIError
-from app.ingest.document import Document, read_document
-from app.ingest.fetch import FetchedPage, FetchPolicy, fetch_page
-from app.server.response import build_result
-from app.server.schema import Article, EvaluateRequest, Result
-from app.server.workers import list_workers, record_worker
+from app.api.highlighter import Highlighter
+from app.api.schema import EvaluateRequest, Result
 from app.core.card import SCORE_BINS, SCORE_EDGES
 from app.core.model_file import ModelFileError
 from app.core.summarizer import Summarizer
+from app.core.weights import EncoderError
+from app.errors import APIError
+from app.ingest.fetch import FetchedPage, FetchPolicy, fetch_page
+from app.server import metrics
+from app.server.drift import drift_report
+from app.server.workers import list_workers, record_worker
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ class BriefService:
         self.workers_dir = workers_dir  # where the workers of one server record what they serve
         self.on_stage = on_stage
         self.summarizer: Summarizer | None = None
+        self.highlighter: Highlighter | None = None
         self.reason = "the model is loading"
         self.since = time.time()
         # The request threads of a worker score concurrently: the encoder runs one batch at a time
@@ -73,6 +74,8 @@ class BriefService:
             self.reason = f"model not loaded: {type(e).__name__}: {e}"
             log.exception("Brief cannot serve: %s", self.reason)
         else:
+            self.highlighter = Highlighter(summarizer, self.max_sentences, self.fetch if self.fetch_policy else None,
+                                           observe=metrics.observe_article)
             self.summarizer, self.reason = summarizer, "ready"
             log.info("Brief ready with model %s", summarizer.model_id)
         self.since = time.time()
@@ -97,44 +100,10 @@ class BriefService:
         return self.summarizer
 
     def highlight(self, request: EvaluateRequest, admit: Callable[[int], None] = lambda count: None) -> list[Result]:
-        """What ``POST /api/evaluate`` answers: read every article (HTML extracted, URLs fetched), score
-        them (encoded together), pick each one's highlights. (Not ROUGE evaluation: that is ``training/evaluate.py``.)
-
-        ``admit`` gets the request's sentence count before the expensive part; it may refuse by raising.
-        """
-        summarizer = self.ready()
-        documents = [self.read(article, f"article {i}" if request.batch else None)
-                     for i, article in enumerate(request.articles)]
-        # Split first (cheap) so an oversized request is refused before the expensive encoding.
-        articles = [summarizer.split(d.text) for d in documents]
-        counts = [len(a) for a in articles]
-        if sum(counts) > self.max_sentences:
-            raise APIError(413, "too_many_sentences",
-                           f"{sum(counts)} sentences in this request; the limit is {self.max_sentences}")
-        if 0 in counts:
-            where = f"article {counts.index(0)}" if request.batch else "the article"
-            raise APIError(422, "no_sentences", f"{where} has no sentence with a word in it")
-        admit(sum(counts))
-        scored = summarizer.score_sentences(articles, request.method)
-        model = summarizer.model_id if request.method == "lstm" else request.method
-        # the pick rule chosen with the model on validation; Luhn's baseline takes its top K
-        lstm = request.method == "lstm"
-        rule = summarizer.pick_rule if lstm else "top"
-        length_exponent = summarizer.length_exponent if lstm else 0.0
-        results = []
-        for document, result in zip(documents, scored):
-            metrics.observe_article(request.method, result.scores)
-            results.append(build_result(document, result, request.top, model, rule, length_exponent))
-        return results
-
-    def read(self, article: Article, where: str | None) -> Document:
-        """The article's text and title; an error names the article of a batch it is about."""
-        try:
-            return read_document(article, self.fetch if self.fetch_policy else None)
-        except APIError as e:
-            if where:
-                e.message = f"{where}: {e.message}"
-            raise
+        """What ``POST /api/evaluate`` answers (``Highlighter.highlight``), or a 503 until the model is loaded.
+        (Not ROUGE evaluation: that is ``training/evaluate.py``.)"""
+        self.ready()
+        return self.highlighter.highlight(request, admit)
 
     def fetch(self, url: str) -> FetchedPage:
         """``fetch_page`` under this service's policy, counted and timed in ``/metrics``."""

@@ -1,7 +1,8 @@
 """The request and response shapes of ``POST /api/evaluate`` (and the other endpoints), defined once.
 
-pydantic models: validation, its error messages and ``/openapi.json`` (``app.server.openapi``)
-all come from these. A validation error becomes one ``APIError`` with a stable code:
+Every interface asks and answers in these shapes: the HTTP API, the ``brief`` command and
+``app.highlight``. pydantic models: validation, its error messages and ``/openapi.json``
+(``app.server.openapi``) all come from these. A validation error becomes one ``APIError`` with a stable code:
 
 | what is wrong | status | code |
 |---|---|---|
@@ -21,6 +22,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
+from app.core.options import MODELS, Options
 from app.errors import APIError
 
 SOURCES = ("text", "html", "url")  # an article comes as exactly one of these
@@ -33,7 +35,7 @@ def whole_number(value: Any) -> Any:
 
 Top = Annotated[int, Field(strict=True, ge=1, description="how many highlights (default 5)"),
                 BeforeValidator(whole_number)]
-Method = Annotated[Literal["lstm", "luhn"], Field(description="the trained LSTM, or Luhn's method")]
+Model = Annotated[Literal[MODELS], Field(description="the trained LSTM, or Luhn's method")]
 
 
 class Article(BaseModel):
@@ -70,7 +72,7 @@ class SingleRequest(Article):
                                                  "not": {"required": ["articles"]}})
 
     top: Top = None
-    model: Method = None
+    model: Model = None
 
 
 class BatchRequest(BaseModel):
@@ -78,7 +80,7 @@ class BatchRequest(BaseModel):
 
     articles: list[Article] = Field(min_length=1)
     top: Top = None
-    model: Method = None
+    model: Model = None
 
 
 @dataclass
@@ -86,13 +88,12 @@ class EvaluateRequest:
     """What the service scores: the articles, and the options in force."""
 
     articles: list[Article]
-    top: int
-    method: str
+    options: Options
     batch: bool  # answer {"results": [...]} rather than one result
 
 
-def read_json_request(body: Any, top: int, method: str, max_articles: int) -> EvaluateRequest:
-    """A decoded JSON body as an ``EvaluateRequest``; ``top`` and ``method`` hold unless the body sets them."""
+def read_json_request(body: Any, defaults: Options, max_articles: int) -> EvaluateRequest:
+    """A decoded JSON body as an ``EvaluateRequest``; the ``defaults`` (the query's) hold unless the body sets them."""
     if not isinstance(body, dict):
         raise APIError(422, "invalid_request", 'the JSON body must be an object: {"text": ...} or {"articles": [...]}')
     batch = "articles" in body
@@ -106,7 +107,7 @@ def read_json_request(body: Any, top: int, method: str, max_articles: int) -> Ev
         raise validation_error(e, batch) from None
     articles = parsed.articles if batch else [Article.model_construct(
         **{name: getattr(parsed, name) for name in (*SOURCES, "title")})]
-    return EvaluateRequest(articles, parsed.top or top, parsed.model or method, batch)
+    return EvaluateRequest(articles, Options(top=parsed.top or defaults.top, model=parsed.model or defaults.model), batch)
 
 
 def read_article(fields: dict) -> Article:
@@ -117,8 +118,13 @@ def read_article(fields: dict) -> Article:
         raise validation_error(e, False) from None
 
 
+def read_options(top: int | str, model: str) -> Options:
+    """Options given as values (the query string, ``app.highlight``, the ``brief`` command), checked as the API checks them."""
+    return Options(top=read_query_option("top", top), model=read_query_option("model", model))
+
+
 _TOP = TypeAdapter(Top)
-_METHOD = TypeAdapter(Method)
+_MODEL = TypeAdapter(Model)
 
 
 def read_query_option(name: Literal["top", "model"], value: str | int) -> Any:
@@ -129,7 +135,7 @@ def read_query_option(name: Literal["top", "model"], value: str | int) -> Any:
         except ValueError:
             pass
     try:
-        return (_TOP if name == "top" else _METHOD).validate_python(value)
+        return (_TOP if name == "top" else _MODEL).validate_python(value)
     except ValidationError as e:
         raise validation_error(e, False, prefix=(name,)) from None
 
@@ -150,7 +156,7 @@ def validation_error(e: ValidationError, batch: bool, prefix: tuple = ()) -> API
     if field == "top" and loc[0] == "top":
         return APIError(422, "invalid_top", f"top must be a positive whole number, not {error.get('input')!r}")
     if field == "model" and loc[0] == "model":
-        return APIError(422, "unknown_model", f"model must be one of ['lstm', 'luhn'], not {error.get('input')!r}")
+        return APIError(422, "unknown_model", f"model must be one of {list(MODELS)}, not {error.get('input')!r}")
     path = ".".join(str(part) for part in loc)
     return APIError(422, "invalid_request", f"{where}: {path + ': ' if path else ''}{error['msg']}")
 
@@ -174,7 +180,7 @@ class ScoredSentence(Strict):
 class Result(Strict):
     """One scored article. ``text`` (and ``url``) only for HTML and URL input: the text the offsets index."""
 
-    model: str = Field(description="the model card's id, or the other method's name")
+    model: str = Field(description="what scored the article: the LSTM model card's id, or luhn")
     title: str | None
     scored_article_sentences: list[ScoredSentence] = Field(min_length=1, description="best first; ties in document order")
     highlights: list[Annotated[int, Field(ge=0)]] = Field(description="indices of the top sentences, in document order")
