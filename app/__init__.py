@@ -92,17 +92,21 @@ def local_highlighter(fetch_any_address: bool = False):
     return Highlighter(summarizer, settings.MAX_SENTENCES, fetch)
 
 
-def highlight(document: str, top: int = 5, model: str = "lstm", title: str | None = None) -> dict:
+def highlight(document: str, top: int | None = None, model: str | None = None, title: str | None = None) -> dict:
     """Score one article, plain text or a web page's HTML (told apart as ``brief highlight`` does), in this process.
+
+    The options are the API's (``app.api.schema.RequestOptions``); unset, they take the service's defaults.
 
     Returns what ``POST /api/evaluate`` answers, as a dict; bad input raises ``app.errors.APIError``
     (its ``status``, ``code`` and ``message`` are the API's). The model loads on the first call.
     """
     from app.api.schema import EvaluateRequest, read_article, read_options
+    from app.core.options import Options
     from app.ingest.extraction import looks_like_html
 
     article = read_article({"html" if looks_like_html(document) else "text": document, "title": title})
-    request = EvaluateRequest([article], read_options(top=top, model=model), batch=False)
+    request = EvaluateRequest([article], read_options({"top": top, "model": model},
+                                                           Options(top=Settings.load().DEFAULT_TOP)), batch=False)
     return local_highlighter().highlight(request)[0].model_dump(exclude_unset=True)
 
 

@@ -80,10 +80,7 @@ class InputError(Exception):
 def configure_highlight(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="FILE|URL|-",
                         help="articles to read: text or HTML files, http(s) URLs, or - for standard input")
-    parser.add_argument("--top", type=positive_int, default=Settings.DEFAULT_TOP,
-                        help="how many highlights (default %(default)s)")
-    parser.add_argument("--model", choices=MODELS, default="lstm",
-                        help="the trained LSTM (default) or Luhn's method")
+    add_option_arguments(parser)
     parser.add_argument("--json", action="store_true",
                         help="print the API's JSON answer, one line per input, instead of the highlights")
     parser.add_argument("--server", metavar="URL",
@@ -97,6 +94,19 @@ def configure_highlight(parser: argparse.ArgumentParser) -> None:
                              "like a web page)")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="a progress bar on stderr for several inputs (default: when stderr is a terminal)")
+
+
+def add_option_arguments(parser: argparse.ArgumentParser) -> None:
+    """The API's options (``app.api.schema.RequestOptions``) as flags of the same names."""
+    parser.add_argument("--top", type=positive_int, default=Settings.DEFAULT_TOP,
+                        help="how many highlights (default %(default)s)")
+    parser.add_argument("--model", choices=MODELS, default="lstm",
+                        help="the trained LSTM (default) or Luhn's method")
+
+
+def option_fields(args: argparse.Namespace) -> dict:
+    """The options the flags set, as the API's JSON fields (None: unset)."""
+    return {"top": args.top, "model": args.model}
 
 
 def positive_int(value: str) -> int:
@@ -141,11 +151,13 @@ def score_here(fields: dict, args: argparse.Namespace) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from app import local_highlighter
     from app.api.schema import EvaluateRequest, read_article, read_options
+    from app.core.options import Options
     from app.errors import APIError
 
     try:
         article = read_article({k: v for k, v in fields.items() if v is not None})
-        request = EvaluateRequest([article], read_options(args.top, args.model), batch=False)
+        options = read_options(option_fields(args), Options(top=Settings.DEFAULT_TOP))
+        request = EvaluateRequest([article], options, batch=False)
         return local_highlighter(fetch_any_address=True).highlight(request)[0].model_dump(exclude_unset=True)
     except APIError as e:
         if e.code == "not_ready":  # the model itself cannot load: no input can be scored
@@ -155,7 +167,7 @@ def score_here(fields: dict, args: argparse.Namespace) -> dict:
 
 def score_remotely(fields: dict, args: argparse.Namespace) -> dict:
     """``POST /api/evaluate`` to the service at ``--server``."""
-    body = {k: v for k, v in fields.items() if v is not None} | {"top": args.top, "model": args.model}
+    body = {k: v for k, v in {**fields, **option_fields(args)}.items() if v is not None}
     headers = {"Content-Type": "application/json"}
     if args.api_key:
         headers["Authorization"] = f"Bearer {args.api_key}"

@@ -64,23 +64,30 @@ class Article(BaseModel):
         return next(s for s in SOURCES if getattr(self, s) is not None)
 
 
-class SingleRequest(Article):
+class RequestOptions(BaseModel):
+    """What a request asks of the highlights: JSON fields, query parameters, ``brief`` flags and
+    ``app.highlight`` arguments of the same names. Unset, each takes the service's default."""
+
+    top: Top = None
+    model: Model = None
+
+    def options(self, defaults: Options) -> Options:
+        """These options, with ``defaults`` for what is unset."""
+        return Options(top=self.top or defaults.top, model=self.model or defaults.model)
+
+
+class SingleRequest(Article, RequestOptions):
     """One article and the options."""
 
     # A body with "articles" is a batch, whatever else it holds.
     model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": [s]} for s in SOURCES],
                                                  "not": {"required": ["articles"]}})
 
-    top: Top = None
-    model: Model = None
 
-
-class BatchRequest(BaseModel):
+class BatchRequest(RequestOptions):
     """Several articles, scored together, answered in order (``maxItems`` is the service's ``MAX_ARTICLES``)."""
 
     articles: list[Article] = Field(min_length=1)
-    top: Top = None
-    model: Model = None
 
 
 @dataclass
@@ -107,7 +114,7 @@ def read_json_request(body: Any, defaults: Options, max_articles: int) -> Evalua
         raise validation_error(e, batch) from None
     articles = parsed.articles if batch else [Article.model_construct(
         **{name: getattr(parsed, name) for name in (*SOURCES, "title")})]
-    return EvaluateRequest(articles, Options(top=parsed.top or defaults.top, model=parsed.model or defaults.model), batch)
+    return EvaluateRequest(articles, parsed.options(defaults), batch)
 
 
 def read_article(fields: dict) -> Article:
@@ -118,26 +125,21 @@ def read_article(fields: dict) -> Article:
         raise validation_error(e, False) from None
 
 
-def read_options(top: int | str, model: str) -> Options:
-    """Options given as values (the query string, ``app.highlight``, the ``brief`` command), checked as the API checks them."""
-    return Options(top=read_query_option("top", top), model=read_query_option("model", model))
-
-
-_TOP = TypeAdapter(Top)
-_MODEL = TypeAdapter(Model)
-
-
-def read_query_option(name: Literal["top", "model"], value: str | int) -> Any:
-    """``top`` (a whole number, also as a string) or ``model`` from the query string."""
-    if name == "top" and isinstance(value, str):
-        try:
-            value = int(value)
-        except ValueError:
-            pass
+def read_options(fields: dict[str, Any], defaults: Options) -> Options:
+    """Options given as values (the query string, ``app.highlight``, the ``brief`` command), checked as the
+    API checks them; a whole number may come as a string. None means unset."""
+    given = {name: value for name, value in fields.items() if value is not None}
+    for name, value in given.items():
+        field = RequestOptions.model_fields.get(name)
+        if isinstance(value, str) and field is not None and field.annotation is int:
+            try:
+                given[name] = int(value)
+            except ValueError:
+                pass
     try:
-        return (_TOP if name == "top" else _MODEL).validate_python(value)
+        return RequestOptions.model_validate(given).options(defaults)
     except ValidationError as e:
-        raise validation_error(e, False, prefix=(name,)) from None
+        raise validation_error(e, False) from None
 
 
 def validation_error(e: ValidationError, batch: bool, prefix: tuple = ()) -> APIError:

@@ -14,7 +14,8 @@ from flask import Request
 
 from app.errors import APIError
 from app.server.body import decode_utf8, read_body
-from app.api.schema import EvaluateRequest, read_article, read_json_request, read_options
+from app.api.schema import EvaluateRequest, RequestOptions, read_article, read_json_request, read_options
+from app.core.options import Options
 
 CONTENT_TYPES = ("text/plain", "text/html", "application/json")
 
@@ -28,7 +29,8 @@ def parse_evaluate(request: Request, default_top: int, max_articles: int, body_t
     if charset not in ("utf-8", "utf8"):
         raise APIError(415, "unsupported_media_type", f"the body must be UTF-8, not {charset}")
     # The query's options are checked before the body is read, and even where the JSON's replace them.
-    options = read_options(request.args.get("top", default_top), request.args.get("model", "lstm"))
+    options = read_options({name: request.args.get(name) for name in RequestOptions.model_fields},
+                           Options(top=default_top))
     body = decode_utf8(read_body(request, body_timeout))
     if request.mimetype == "application/json":
         try:
