@@ -31,7 +31,7 @@ test-fast: setup
 
 # The documentation site (mkdocs.yml, pages under docs/) into site/; --strict fails on a dead link or a page left out of nav.
 docs: setup
-	$(BIN)/mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 # The shipped model: data sets in TrainConfig's defaults (training/train.py), hyper-parameters
 # chosen on validation (docs/results/search-*.json), labels from the best 3-sentence summaries;
