@@ -69,3 +69,11 @@ def test_every_experiment_page_has_its_question_decision_result_and_verdict():
 def test_no_script_under_docs_edits_sys_path():
     """Scripts under docs/ that edit sys.path to import the project cannot run as the project runs; git keeps the old ones."""
     assert [p.name for p in DOCS.rglob("*.py") if "sys.path" in p.read_text()] == []
+
+
+def test_every_data_file_under_docs_is_named_by_a_page():
+    """A JSON file under docs/ stays only while a page's table comes from it."""
+    pages = README.read_text() + "".join(p.read_text() for p in DOCS.rglob("*.md"))
+    data = [p for p in DOCS.rglob("*") if p.suffix in (".json", ".jsonl")]
+    assert data, "no data files found"
+    assert [p.relative_to(DOCS).as_posix() for p in data if p.name not in pages] == []
