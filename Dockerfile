@@ -1,5 +1,5 @@
 # Brief's service image: gunicorn serving the bundled model on port 8000.
-#   docker build -t brief .                         (podman: see the README's "Container" section)
+#   docker build -t brief .                         (podman: see docs/operations/deployment.md)
 #   docker build --target train -t brief-train .    (adds the training extras and code)
 # BASE_IMAGE is any Debian-like image with Python 3.11 as `python3` and its venv module.
 ARG BASE_IMAGE=python:3.11-slim

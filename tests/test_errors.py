@@ -35,7 +35,7 @@ def test_every_listed_code_is_one_the_service_can_give():
     assert set(ERROR_CODES) - raised <= http
 
 
-def test_the_readme_lists_every_code_with_its_status():
-    readme = (ROOT / "README.md").read_text()
-    rows = dict(re.findall(r"^\| `([a-z0-9_]+)` \| (\d{3}) \|", readme, re.M))
+def test_the_api_page_lists_every_code_with_its_status():
+    page = (ROOT / "docs" / "api.md").read_text()
+    rows = dict(re.findall(r"^\| `([a-z0-9_]+)` \| (\d{3}) \|", page, re.M))
     assert rows == {code: str(e.status) for code, e in ERROR_CODES.items()}

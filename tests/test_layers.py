@@ -1,4 +1,4 @@
-"""Imports run downwards: no module imports from a layer above it (README, "Where things live").
+"""Imports run downwards: no module imports from a layer above it (docs/architecture.md, "Imports run downwards").
 
 Imports only for type checking (under ``if TYPE_CHECKING:``) are not counted: they never run.
 """

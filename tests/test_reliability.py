@@ -1,8 +1,8 @@
 """Brief keeps answering under load, faults and slow clients, and loads nothing that can run code.
 
 Load, a killed worker and slow clients use the session's gunicorn (``server``); each model-file
-fault starts its own short-lived one-worker gunicorn. The full 50-client soak for the README is
-``python tests/soak.py``; here a short one runs.
+fault starts its own short-lived one-worker gunicorn. The full 50-client soak of docs/reliability.md
+is ``python tests/soak.py``; here a short one runs.
 """
 
 from __future__ import annotations

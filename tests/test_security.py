@@ -534,7 +534,7 @@ def test_the_reader_page_asks_for_a_key_when_the_server_wants_one_and_uses_it(se
 
 @slow
 def test_a_short_soak_with_keys_and_budgets_gets_no_5xx_and_a_429_only_when_over_budget(secure, tmp_path):
-    """The README's soak (50 clients, 60 s) in small: 10 clients for 10 s, sharing 3 keys."""
+    """The soak of docs/operations/keys-and-limits.md (50 clients, 60 s) in small: 10 clients for 10 s, sharing 3 keys."""
     keys_file = tmp_path / "client-keys"
     keys_file.write_text("".join(secure.keys[f"soak-{i}"] + "\n" for i in range(3)))
     out = tmp_path / "soak.json"
