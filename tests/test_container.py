@@ -1,8 +1,8 @@
 """The container: the Dockerfile lints clean, docker-compose.yml follows the compose spec, and the
 image built from this checkout serves the bundled model to a client outside the container.
 
-The image is built and run with podman (no Docker engine on our machines), as in
-shared/CONTAINERS.md: runc runtime, a Python 3.11 base image made locally with debootstrap (no
+The image is built by deploy/podman-build.sh and run with podman (no Docker engine on our machines), as
+in shared/CONTAINERS.md: runc runtime, a Python 3.11 base image made locally with debootstrap (no
 image registry is reachable), host network and CA bundle for the build's package downloads.
 """
 
@@ -27,8 +27,6 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = "localhost/brief:test"
 BASE_IMAGE = "localhost/python-base:3.11"
-CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
-CONTAINERS_CONF = Path("/etc/containers/containers.conf")
 READY_WITHIN_S = 180  # model, encoder and warm-up; about 20 s on 2 idle cores
 ARTICLE = (
     "The harbour council approved a new tide gauge on Monday. "
@@ -104,50 +102,27 @@ def test_compose_scales_the_api_trains_on_a_gpu_and_scrapes_metrics():
 
 
 @pytest.fixture(scope="module")
-def base_image() -> str:
-    """The local Python 3.11 base (debootstrap), made once and kept between runs (~1 minute)."""
+def image() -> str:
+    """The service image built from this checkout by deploy/podman-build.sh (a debootstrap base made once,
+    layers cached between runs: CI starts the same build while it installs the venv)."""
     if shutil.which("podman") is None or shutil.which("runc") is None:
         pytest.skip("podman or runc is not installed (apt-get install -y podman runc debootstrap)")
-    if not CONTAINERS_CONF.exists() and os.access(CONTAINERS_CONF.parent, os.W_OK):
-        # Podman would otherwise raise resource limits that it may not raise on these machines.
-        CONTAINERS_CONF.write_text("[containers]\ndefault_ulimits = []\n")
+    if not (ROOT / "models" / "brief.h5").is_file():
+        pytest.fail("models/brief.h5 is missing: the image serves the bundled model (make train)")
     info = podman("info", check=False)
     if info.returncode != 0:
         pytest.skip(f"podman cannot run here: {info.stderr.strip()[-500:]}")
-    if podman("image", "exists", BASE_IMAGE, check=False).returncode == 0:
-        return BASE_IMAGE
-    if shutil.which("debootstrap") is None or os.geteuid() != 0:
+    if podman("image", "exists", BASE_IMAGE, check=False).returncode != 0 and (
+            shutil.which("debootstrap") is None or os.geteuid() != 0):
         pytest.skip(f"no {BASE_IMAGE} image, and debootstrap (as root) is not available to make it")
-    rootfs = Path(f"/var/tmp/brief-rootfs-{uuid.uuid4().hex[:8]}")
-    try:
-        run("debootstrap", "--variant=minbase", "--include=python3,python3-venv,ca-certificates",
-            "bookworm", str(rootfs), "http://deb.debian.org/debian", timeout=900)
-        # The downloaded .debs and package lists are not needed in the image (~95 MB).
-        tar = subprocess.Popen(["tar", "-C", str(rootfs), "--exclude=./var/cache/apt/archives/*.deb",
-                                "--exclude=./var/lib/apt/lists/*", "-c", "."], stdout=subprocess.PIPE)
-        imported = subprocess.run(["podman", "--runtime", "runc", "import", "-", BASE_IMAGE],
-                                  stdin=tar.stdout, capture_output=True, text=True, timeout=300)
-        tar.stdout.close()
-        assert tar.wait() == 0 and imported.returncode == 0, imported.stderr
-    finally:
-        shutil.rmtree(rootfs, ignore_errors=True)
-    return BASE_IMAGE
+    run("bash", "deploy/podman-build.sh", IMAGE, timeout=1800)
+    return IMAGE
 
 
 @pytest.fixture(scope="module")
-def image(base_image: str) -> str:
-    """The service image built from this checkout; its layers stay cached for the next run."""
-    if not (ROOT / "models" / "brief.h5").is_file():
-        pytest.fail("models/brief.h5 is missing: the image serves the bundled model (make train)")
-    previous = podman("image", "inspect", "--format", "{{.Id}}", IMAGE, check=False).stdout.strip()
-    mount = ["-v", f"{CA_BUNDLE}:{CA_BUNDLE}:ro"] if CA_BUNDLE.is_file() else []
-    # --format docker keeps the HEALTHCHECK (the OCI image format has no field for it).
-    podman("build", "--network", "host", "--format", "docker", "--build-arg", f"BASE_IMAGE={base_image}",
-           *mount, "-t", IMAGE, ".", timeout=1500)
-    current = podman("image", "inspect", "--format", "{{.Id}}", IMAGE).stdout.strip()
-    if previous and previous != current:
-        podman("rmi", previous, check=False)  # our last build, now untagged
-    return IMAGE
+def base_image(image: str) -> str:
+    """The local Python 3.11 base image that deploy/podman-build.sh made for the service image."""
+    return BASE_IMAGE
 
 
 @pytest.fixture(scope="module")
