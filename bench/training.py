@@ -19,7 +19,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 
-from bench.common import CARD_PATH, NLTK_DATA, articles, machine, parse_args, sentences_of, versions, write_result  # noqa: E402
+from bench.common import CARD_PATH, NLTK_DATA, articles, parse_args, sentences_of, versions, write_result  # noqa: E402
+from harness.machine import machine  # noqa: E402
 
 ARTICLES = 60  # for the pipeline
 FIT_ARTICLES = 1500

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.server import child_pids
+from harness.server import child_pids
 
 pytestmark = pytest.mark.slow
 
