@@ -61,7 +61,8 @@ def fit(lengths: list[int], epochs: int) -> dict:
     from app.core.encoder import DIM
     from app.core.features import N_FEATURES
     from training.examples import Example, ExampleBatches
-    from training.model import ModelConfig, build_model
+    from training.model import build_model
+    from training.recipe import ModelConfig
 
     hyper = json.loads(CARD_PATH.read_text()).get("hyperparameters", {}) if CARD_PATH.is_file() else {}
     config = ModelConfig(**{k: v for k, v in hyper.items() if k in ModelConfig.__dataclass_fields__})
