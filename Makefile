@@ -33,22 +33,23 @@ test-fast: setup
 docs: setup
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
-# The shipped model: data sets in TrainConfig's defaults (training/train.py), hyper-parameters
-# chosen on validation (docs/results/search-*.json), labels from the best 3-sentence summaries;
-# three seeds, each scored alone and averaged with the news member below, the best on validation
-# kept (no --ensemble: an average of the seeds is three LSTMs, over the serving
-# budget, docs/experiments/2026-12-07-news-member-best-summaries.md). Encodes what the vector cache lacks first.
+# The shipped model: every setting is a default of TrainConfig and ModelConfig (training/recipe.py;
+# `python -m training.recipe` prints them): the data sets, hyper-parameters chosen on validation
+# (docs/results/search-*.json), labels from the best 3-sentence summaries; three seeds, each
+# scored alone and averaged with the news member below, the best on validation kept (no
+# --ensemble: an average of the seeds is three LSTMs, over the serving budget,
+# docs/experiments/2026-12-07-three-members.md). Encodes what the vector cache lacks first.
 # `make train TRAIN_ARGS=--resume` goes on from the fits an interrupted run left in runs/brief/fits.
-NEWS_MEMBER := models/members/news.h5
-RECIPE := --units 128 --bidirectional --loss listwise --max-sentences 64 --epochs 16 --restarts 3 --jobs 3
+NEWS_MEMBER := $(shell sed -n 's/^NEWS_MEMBER = "\(.*\)"/\1/p' training/recipe.py)
 train: setup $(NEWS_MEMBER)
-	$(BIN)/python -m training.train $(RECIPE) --labeler best_summaries --average-with $(NEWS_MEMBER) $(TRAIN_ARGS)
+	$(BIN)/python -m training.train $(TRAIN_ARGS)
 
 # The news member: the same recipe with the greedy oracle's labels on every lowercased CNN/DailyMail
-# train story, BBC weighted x10. Committed, so `make train` refits only the shipped model's own
-# fits; `rm models/members/news.h5 && make train` refits it first (docs/training.md).
+# train story, BBC weighted x10, its fits averaged (and no member of its own: `--average-with` alone).
+# Committed, so `make train` refits only the shipped model's own fits; `rm models/members/news.h5 &&
+# make train` refits it first (docs/training.md).
 $(NEWS_MEMBER): | setup
-	$(BIN)/python -m training.train $(RECIPE) --ensemble --train 'bbc:train^10' --train cnndm:train_cased --train cnndm:train_lowercased --out $@
+	$(BIN)/python -m training.train --labeler oracle --ensemble --average-with --train 'bbc:train^10' --train cnndm:train_cased --train cnndm:train_lowercased --out $@
 
 # The test sets, each per source as well: never used to choose anything.
 EVAL_SETS := --data bbc:test --data cnndm:validation --data 'cnndm:validation_lowercased[-1000:]' --data 'inshorts:news_summary[:500]'

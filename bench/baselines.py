@@ -19,35 +19,18 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from bench.common import CARD_PATH, MODEL_PATH, NLTK_DATA, articles, machine, parse_args, write_result  # noqa: E402
+from bench.common import CARD_PATH, MODEL_PATH, NLTK_DATA, articles, parse_args, write_result  # noqa: E402
+from harness.machine import machine  # noqa: E402
 
 COUNTS = {"short": 30, "medium": 20, "long": 6}
 TOP = 5
-
-
-def sumy_ranker(name: str):
-    """``sentences -> top indices`` with sumy's summarizer ``name``, as training.evaluate runs it."""
-    from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
-    from sumy.nlp.stemmers import Stemmer
-    from sumy.nlp.tokenizers import Tokenizer
-    from sumy.summarizers.lex_rank import LexRankSummarizer
-    from sumy.summarizers.text_rank import TextRankSummarizer
-    from sumy.utils import get_stop_words
-
-    summarizer = {"lexrank": LexRankSummarizer, "textrank": TextRankSummarizer}[name](Stemmer("english"))
-    summarizer.stop_words = get_stop_words("english")
-    tokenizer = Tokenizer("english")
-
-    def rank(sentences: list[str]) -> list:
-        return list(summarizer(ObjectDocumentModel([Paragraph([Sentence(s, tokenizer) for s in sentences])]), TOP))
-
-    return rank
 
 
 def main() -> None:
     args = parse_args(__doc__)
     from app.core.encoder import SentenceEncoder
     from app.core.summarizer import Summarizer
+    from training.baselines import SUMY, sumy_picker
 
     summarizer = Summarizer(MODEL_PATH, CARD_PATH, NLTK_DATA, encoder=SentenceEncoder(cache_size=0))
     summarizer.score_texts(["Warm up. The encoder and the LSTM trace their graphs on the first call."])
@@ -55,8 +38,8 @@ def main() -> None:
     methods = {
         "brief_lstm": lambda text: summarizer.score_texts([text], "lstm"),
         "brief_luhn": lambda text: summarizer.score_texts([text], "luhn"),
-        **{f"sumy_{name}": (lambda rank: lambda text: rank([s.text for s in summarizer.split(text)]))(sumy_ranker(name))
-           for name in ("lexrank", "textrank")},
+        **{f"sumy_{name}": (lambda pick: lambda text: pick([s.text for s in summarizer.split(text)], TOP))(sumy_picker(name))
+           for name in SUMY},
     }
     counts = {"short": 3, "medium": 2} if args.quick else COUNTS
     result = {"benchmark": "baselines", "machine": machine(), "quick": args.quick, "tensorflow_threads": 1, "sizes": {}}

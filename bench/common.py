@@ -1,4 +1,4 @@
-"""What every benchmark shares: the machine's description, the articles, percentiles, a real gunicorn, the JSON.
+"""What every benchmark shares: the articles, percentiles, a real gunicorn, the JSON (the machine: ``harness.machine``).
 
 Articles are read by path from the shared data folder at run time (never copied into the repo):
 BBC News Summary and the CNN/DailyMail validation split, split into sentences by Brief's own splitter.
@@ -9,17 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from app.settings import DATA_ROOT, Settings, resolve
-from tests.server import child_pids, start_gunicorn, stop, wait_for_workers
+from harness.server import child_pids, start_gunicorn, stop, wait_for_workers
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
@@ -34,7 +32,6 @@ CARD_PATH = resolve(_settings.CARD_PATH)
 # Article sizes the issue names, in sentences: (low, high) accepted around the target.
 SIZES = {"short": (8, 12), "medium": (26, 34), "long": (140, 160), "any": (5, 80)}
 COMPILED_LOG = "LSTM compiled with XLA"  # app.core.summarizer.ModelScorer.compile logs this
-NO_GPU = "none lent to this task (the device tool's status says can_start_another=false); CPU only"
 
 
 def parse_args(description: str, extra=None) -> argparse.Namespace:
@@ -45,45 +42,6 @@ def parse_args(description: str, extra=None) -> argparse.Namespace:
     if extra:
         extra(parser)
     return parser.parse_args()
-
-
-def machine() -> dict:
-    """CPU model, cores, memory, load average now, date (UTC), versions, git commit."""
-    model = platform.processor() or "unknown"
-    try:
-        for line in subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout.splitlines():
-            if line.startswith("Model name:"):
-                model = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    mem_kb = next(int(l.split()[1]) for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal"))
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "app", "gunicorn.conf.py"], cwd=REPO,
-                           capture_output=True, text=True).stdout.strip()
-    return {
-        "cpu": model,
-        "cores": os.cpu_count(),
-        "memory_gb": round(mem_kb / 2**20, 1),
-        "gpu": NO_GPU,
-        "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "commit": commit + ("+uncommitted app changes" if dirty else ""),
-        "model": _model_card_summary(),
-    }
-
-
-def _model_card_summary() -> dict:
-    """Which LSTM the figures are for: its path, card id and sha256."""
-    from app.core.card import ModelCard
-    from app.core.model_file import ModelFileError
-
-    try:
-        card = ModelCard.read(CARD_PATH)
-    except ModelFileError:
-        return {"path": str(MODEL_PATH), "card": "missing"}
-    return {"path": str(MODEL_PATH), "id": card.id, "sha256": card.model_sha256,
-            "hyperparameters": card.hyperparameters}
 
 
 def versions() -> dict:

@@ -18,7 +18,8 @@ import time
 
 import numpy as np
 
-from bench.common import articles, machine, parse_args, raw_texts, sentences_of, versions, write_result
+from bench.common import articles, parse_args, raw_texts, sentences_of, versions, write_result
+from harness.machine import machine
 
 LENGTH_BINS = ((1, 16), (17, 32), (33, 64), (65, 128))  # tokens, [CLS] and [SEP] included
 BATCH_SIZES = (1, 8, 32, 64, 128)

@@ -18,7 +18,8 @@ import time
 import numpy as np
 import requests
 
-from bench.common import Server, articles, machine, parse_args, percentiles, server_timing, write_result
+from bench.common import Server, articles, parse_args, percentiles, server_timing, write_result
+from harness.machine import machine
 
 WORKERS = 2
 REQUESTS = {"short": 200, "medium": 100, "long": 40}

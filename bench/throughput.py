@@ -17,8 +17,9 @@ import time
 
 import requests
 
-from bench.common import Server, articles, machine, parse_args, write_result
-from tests.server import memory_mb
+from bench.common import Server, articles, parse_args, write_result
+from harness.machine import machine
+from harness.server import memory_mb
 from bench.encoder import encoder_rate
 
 WORKER_COUNTS = (1, 2)

@@ -19,7 +19,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 
-from bench.common import CARD_PATH, NLTK_DATA, articles, machine, parse_args, sentences_of, versions, write_result  # noqa: E402
+from bench.common import CARD_PATH, NLTK_DATA, articles, parse_args, sentences_of, versions, write_result  # noqa: E402
+from harness.machine import machine  # noqa: E402
 
 ARTICLES = 60  # for the pipeline
 FIT_ARTICLES = 1500
@@ -60,7 +61,8 @@ def fit(lengths: list[int], epochs: int) -> dict:
     from app.core.encoder import DIM
     from app.core.features import N_FEATURES
     from training.examples import Example, ExampleBatches
-    from training.model import ModelConfig, build_model
+    from training.model import build_model
+    from training.recipe import ModelConfig
 
     hyper = json.loads(CARD_PATH.read_text()).get("hyperparameters", {}) if CARD_PATH.is_file() else {}
     config = ModelConfig(**{k: v for k, v in hyper.items() if k in ModelConfig.__dataclass_fields__})

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from app import create_app
-from tests.server import child_pids, stop, wait_for_workers
+from harness.server import child_pids, stop, wait_for_workers
+from harness.server import start_gunicorn as start_gunicorn_process  # conftest's start_gunicorn wraps it
 from tests.pages import PageServer
-from tests.server import start_gunicorn as start_gunicorn_process
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL_FILES = (REPO / "models" / "brief.h5", REPO / "models" / "brief.json")

@@ -42,8 +42,8 @@ sys.path.insert(0, str(REPO))
 from app.server.sample_articles import load_samples  # noqa: E402
 from app.server.auth import new_key  # noqa: E402
 from app.server.rate_limits import parse_budgets  # noqa: E402
-from bench.common import machine  # noqa: E402
-from tests.server import child_pids, memory_mb, start_gunicorn, stop, wait_for_workers  # noqa: E402
+from harness.machine import machine  # noqa: E402
+from harness.server import child_pids, memory_mb, start_gunicorn, stop, wait_for_workers  # noqa: E402
 
 SENTENCE = "Sentence {i} says that the {topic} of district {d} changed in {y}."
 TOPICS = ["rain", "trains", "bees", "tides", "bridges", "schools", "markets", "parks", "ferries", "libraries"]

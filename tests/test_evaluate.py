@@ -5,7 +5,8 @@ import pytest
 
 from app.core.luhn import score_luhn
 from app.core.ranking import pick
-from training.evaluate import baseline_picker, rouge_scores
+from training.baselines import baseline_picker
+from training.evaluate import rouge_scores
 
 
 def test_rouge_of_a_perfect_pick_is_100_and_of_a_disjoint_pick_is_0():

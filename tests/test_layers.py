@@ -1,5 +1,8 @@
 """Imports run downwards: no module imports from a layer above it (docs/architecture.md, "Imports run downwards").
 
+``bench/`` and ``tests/`` stand beside each other on top: each imports the library (``app``,
+``training``) and ``harness`` (a real gunicorn, the machine's description), never the other.
+
 Imports only for type checking (under ``if TYPE_CHECKING:``) are not counted: they never run.
 """
 
@@ -12,14 +15,18 @@ from app.settings import ROOT
 
 # module prefix -> prefixes it must never import
 FORBIDDEN = {
-    "app.settings": ("app", "flask", "training", "bench", "tests"),
-    "app.errors": ("app", "flask", "training", "bench", "tests"),
-    "app.core": ("app.api", "app.server", "app.ingest", "app.cli", "app.errors", "flask", "werkzeug", "training", "bench", "tests"),
-    "app.ingest": ("app.api", "app.server", "app.cli", "flask", "training", "bench", "tests"),
-    "app.api": ("app.server", "app.cli", "flask", "werkzeug", "training", "bench", "tests"),
-    "app.server": ("app.cli", "training", "bench", "tests"),
-    "app": ("training", "bench", "tests"),
-    "training": ("app.server", "app.ingest", "app.cli", "flask", "bench", "tests"),
+    "app.settings": ("app", "flask", "training", "bench", "tests", "harness"),
+    "app.errors": ("app", "flask", "training", "bench", "tests", "harness"),
+    "app.core": ("app.api", "app.server", "app.ingest", "app.cli", "app.errors", "flask", "werkzeug", "training", "bench",
+                 "tests", "harness"),
+    "app.ingest": ("app.api", "app.server", "app.cli", "flask", "training", "bench", "tests", "harness"),
+    "app.api": ("app.server", "app.cli", "flask", "werkzeug", "training", "bench", "tests", "harness"),
+    "app.server": ("app.cli", "training", "bench", "tests", "harness"),
+    "app": ("training", "bench", "tests", "harness"),
+    "training": ("app.server", "app.ingest", "app.cli", "flask", "bench", "tests", "harness"),
+    "harness": ("training", "bench", "tests"),
+    "bench": ("tests",),
+    "tests": ("bench",),
 }
 
 
@@ -50,7 +57,7 @@ def layer_of(module: str) -> str | None:
     return max(matches, key=len) if matches else None
 
 
-MODULES = sorted(p for folder in ("app", "training") for p in (ROOT / folder).rglob("*.py"))
+MODULES = sorted(p for folder in ("app", "training", "harness", "bench", "tests") for p in (ROOT / folder).rglob("*.py"))
 
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(ROOT)))
@@ -65,6 +72,13 @@ def test_no_module_imports_from_a_layer_above_it(path):
             if layer_of(module) not in ("app.settings", "app.errors") and not (layer_of(module) == "app.core" and name.startswith("app.errors")):
                 continue
         assert not any(name == f or name.startswith(f + ".") for f in forbidden), f"{module} imports {name}"
+
+
+@pytest.mark.parametrize("folder,other", [("bench", "tests"), ("tests", "bench")])
+def test_bench_and_tests_import_the_library_never_each_other(folder, other):
+    crossing = {f"{path.relative_to(ROOT)} imports {name}" for path in (ROOT / folder).rglob("*.py")
+                for name in imports(path) if name == other or name.startswith(other + ".")}
+    assert not crossing, sorted(crossing)
 
 
 def test_importing_the_core_does_not_import_flask():

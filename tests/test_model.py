@@ -9,7 +9,8 @@ import pytest
 from app.core.batching import pad_rows
 from app.core.model_file import ModelFileError, load_keras_model
 from app.core.scorer import predict_rows
-from training.model import ModelConfig, build_model
+from training.model import build_model
+from training.recipe import ModelConfig
 
 DIM = 6
 

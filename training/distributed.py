@@ -3,7 +3,13 @@
     # on each of N machines, the same command with its own --index (worker 0 is the chief):
     python -m training.distributed --workers 10.0.0.1:2222,10.0.0.2:2222 --index 0 --out models/brief.h5
     # or N processes on this machine, on loopback:
-    python -m training.distributed --local 2 --train 'bbc:train' --validation 'bbc:validation' --out runs/mw.h5
+    python -m training.distributed --local 2 --train bbc:train --validation bbc:validation --test bbc:test --out runs/mw.h5
+
+The settings are ``training.train``'s, flags and defaults (training/recipe.py), but those a
+multi-worker fit does not have (``HELD`` below); ``--batch-size`` is the global batch, split over
+the workers. The data are prepared as ``training.train`` prepares them, through the same vector
+cache (``--cache``; with ``--local``, worker i > 0 keeps its own beside it, since an HDF5 file takes
+one writer), and the chief writes the same card, its pick rule chosen on validation.
 
 The engine is ``tf.distribute.MultiWorkerMirroredStrategy``: one replica per worker, gradients summed
 over the workers by collective all-reduce (gRPC). Keras 3's ``model.fit`` fails under it
@@ -34,41 +40,34 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
-from app.settings import MODEL_FILE, NLTK_DATA, VECTOR_CACHE
+from app.settings import RUNS
+from training.recipe import TrainConfig, add_recipe_arguments, recipe_from_args
 
 LOST_CLUSTER = 3  # exit status of a worker that lost the others mid-fit
 
 log = logging.getLogger("training.distributed")
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+# training.train's settings that a multi-worker fit does not have, held at what it does instead: one
+# fit (no restarts to choose from or average, no saved models to average with or learn from), the
+# workers' processes instead of --jobs or --distribute, no checkpoints to resume from, nothing in runs/.
+HELD = {"restarts": 1, "ensemble": False, "average_with": [], "teacher": [], "jobs": 1, "resume": False,
+        "distribute": False, "cpu_devices": 0, "runs": RUNS, "retrain_punkt": False}
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, TrainConfig]:
+    """The cluster's flags, and the recipe (``training.train``'s flags and defaults, but ``HELD``)."""
     p = argparse.ArgumentParser(prog="python -m training.distributed", description=__doc__.split("\n\n")[0])
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--workers", help="host:port of every worker, comma-separated, the chief first")
     where.add_argument("--local", type=int, metavar="N", help="start N workers on this machine, on loopback")
     p.add_argument("--index", type=int, default=0, help="this worker's place in --workers")
-    p.add_argument("--train", nargs="+", default=["bbc:train"], help="data sets to fit on (as training.train)")
-    p.add_argument("--validation", nargs="+", default=["bbc:validation"], help="early stopping and the card's ROUGE")
-    p.add_argument("--data-root", default=None)
-    p.add_argument("--labeler", default="oracle")
-    p.add_argument("--units", type=int, default=128)
-    p.add_argument("--bidirectional", action="store_true")
-    p.add_argument("--loss", default="listwise")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--patience", type=int, default=4)
-    p.add_argument("--batch-size", type=int, default=32, help="global batch, split over the workers")
-    p.add_argument("--max-sentences", type=int, default=256)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--k", type=int, default=3)
-    p.add_argument("--nltk-data", default=NLTK_DATA)
-    p.add_argument("--cache", default=VECTOR_CACHE,
-                   help="sentence-vector cache; with --local, worker i > 0 keeps its own beside it")
-    p.add_argument("--out", default=MODEL_FILE)
     p.add_argument("--timeout", type=float, default=120, help="seconds a collective may wait for the other workers")
-    return p.parse_args(argv)
+    add_recipe_arguments(p, HELD)
+    args = p.parse_args(argv)
+    return args, recipe_from_args(p, args, HELD)
 
 
 def free_ports(n: int) -> list[int]:
@@ -81,14 +80,14 @@ def free_ports(n: int) -> list[int]:
     return ports
 
 
-def run_local(args: argparse.Namespace, argv: list[str]) -> int:
+def run_local(args: argparse.Namespace, config: TrainConfig, argv: list[str]) -> int:
     """Start ``--local`` workers on loopback; when one fails, stop the rest. Returns the exit status."""
     addresses = ",".join(f"127.0.0.1:{port}" for port in free_ports(args.local))
     base = [a for a in argv if not a.startswith("--local")]
     if "--local" in argv:  # "--local N" as two words
         i = argv.index("--local")
         base = argv[:i] + argv[i + 2:]
-    cache = Path(args.cache)
+    cache = Path(config.cache)
     workers = []
     for index in range(args.local):
         own_cache = cache if index == 0 else cache.with_name(f"{cache.stem}.worker{index}{cache.suffix}")
@@ -135,20 +134,27 @@ def stop(workers: list[subprocess.Popen]) -> None:
             w.kill()
 
 
-def fit(args: argparse.Namespace) -> None:
+def fit(args: argparse.Namespace, config: TrainConfig) -> None:
     """This worker's part of the fit; the chief then saves the model and its card."""
+    started = time.time()
     addresses = args.workers.split(",")
     os.environ["TF_CONFIG"] = json.dumps({"cluster": {"worker": addresses},
                                           "task": {"type": "worker", "index": args.index}})
     import tensorflow as tf  # after TF_CONFIG, and before any other TensorFlow operation
+
+    from app.core.encoder import SentenceEncoder
+    from app.core.sentences import SentenceSplitter
+    from training.splits import load_articles, prepare_splits
 
     strategy = tf.distribute.MultiWorkerMirroredStrategy(
         communication_options=tf.distribute.experimental.CommunicationOptions(timeout_seconds=args.timeout))
     chief = args.index == 0
     log.info("worker %d of %d: cluster ready", args.index, len(addresses))
     try:
-        train_ex, val_ex, train_config = prepare(args)
-        model, history = fit_multi_worker(strategy, args, train_ex, val_ex, args.index, len(addresses))
+        # as training.train prepares them; only the chief scores the test sets
+        encoder = SentenceEncoder()
+        splits = prepare_splits(config, load_articles(config, test=chief), SentenceSplitter(config.nltk_data), encoder)
+        model, history = fit_multi_worker(strategy, config, splits, args.index, len(addresses))
     except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError,
             tf.errors.AbortedError, tf.errors.InternalError) as e:
         first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
@@ -158,54 +164,24 @@ def fit(args: argparse.Namespace) -> None:
         sys.stdout.flush()
         os._exit(LOST_CLUSTER)  # TensorFlow's cluster threads would keep a normal exit waiting
     if chief:
-        save(model, history, train_ex, val_ex, train_config, args, len(addresses))
+        save(model, history, splits, config, encoder.precision, len(addresses), started)
     else:
-        log.info("worker %d: done; the chief writes %s", args.index, args.out)
+        log.info("worker %d: done; the chief writes %s", args.index, config.out)
 
 
-def prepare(args: argparse.Namespace):
-    """Articles -> examples, exactly as ``training.train`` prepares them."""
-    from app.core.encoder import SentenceEncoder
-    from app.core.weights import WEIGHTS_SHA256
-    from app.core.sentences import SentenceSplitter
-    from training.data import LoadReport
-    from training.examples import prepare_examples
-    from training.model import ModelConfig
-    from training.data import load_sets
-    from training.train import TrainConfig
-    from training.vector_cache import VectorCache
-
-    config = TrainConfig(train=args.train, validation=args.validation, labeler=args.labeler,
-                         model=ModelConfig(units=args.units, bidirectional=args.bidirectional, loss=args.loss),
-                         epochs=args.epochs, batch_size=args.batch_size, patience=args.patience, restarts=1,
-                         seed=args.seed, k=args.k, max_sentences=args.max_sentences, out=args.out,
-                         nltk_data=args.nltk_data, cache=args.cache)
-    if args.data_root:
-        config.data_root = args.data_root
-    report = LoadReport()
-    train_articles = load_sets(config.train, config.data_root, report)
-    val_articles = load_sets(config.validation, config.data_root, report)
-    splitter, encoder = SentenceSplitter(config.nltk_data), SentenceEncoder()
-    cache = VectorCache(config.cache, WEIGHTS_SHA256)
-    train_ex = prepare_examples(train_articles, splitter, config.labeler, cache, encoder, report)
-    val_ex = prepare_examples(val_articles, splitter, config.labeler, cache, encoder, report)
-    log.info("worker %d: examples: train %d, validation %d", args.index, len(train_ex), len(val_ex))
-    return train_ex, val_ex, config
-
-
-def fit_multi_worker(strategy, args: argparse.Namespace, train_ex, val_ex, index: int, count: int):
+def fit_multi_worker(strategy, config: TrainConfig, splits, index: int, count: int):
     """Fit with early stopping on the validation loss; returns the model (best weights) and its history."""
     import keras
     import numpy as np
     import tensorflow as tf
 
     from training.examples import ExampleBatches
-    from training.model import ModelConfig, build_model
+    from training.model import build_model
 
-    keras.utils.set_random_seed(args.seed)
-    dim = train_ex[0].rows.shape[1]
+    keras.utils.set_random_seed(config.seed)
+    dim = splits.train[0].rows.shape[1]
     with strategy.scope():
-        model = build_model(ModelConfig(units=args.units, bidirectional=args.bidirectional, loss=args.loss), dim)
+        model = build_model(config.model, dim)
     loss_fn = keras.losses.get(model.loss) if isinstance(model.loss, str) else model.loss
     spec = (tf.TensorSpec((None, None, dim), tf.float32), tf.TensorSpec((None, None), tf.float32),
             tf.TensorSpec((None, None, 1), tf.float32), tf.TensorSpec((None, None), tf.float32),
@@ -238,11 +214,12 @@ def fit_multi_worker(strategy, args: argparse.Namespace, train_ex, val_ex, index
         size = np.float32(x.shape[0] * x.shape[1])
         return x[index::count], mask[index::count], y[index::count], weight[index::count], size
 
-    batches = ExampleBatches(train_ex, args.batch_size, args.max_sentences, args.seed)
-    val_batches = ExampleBatches(val_ex, args.batch_size, args.max_sentences, args.seed, shuffle=False)
+    batches = ExampleBatches(splits.train, config.batch_size, config.max_sentences, config.seed)
+    val_batches = ExampleBatches(splits.validation_examples, config.batch_size, config.max_sentences, config.seed,
+                                 shuffle=False)
     history = {"loss": [], "val_loss": []}
     best, best_weights, waited = float("inf"), None, 0
-    for epoch in range(args.epochs):
+    for epoch in range(config.epochs):
         started, losses = time.perf_counter(), []
         for b in range(len(batches)):
             batch = batches[b]
@@ -253,66 +230,43 @@ def fit_multi_worker(strategy, args: argparse.Namespace, train_ex, val_ex, index
                if len(batch[1]) >= count]
         history["loss"].append(float(np.mean(losses)))
         history["val_loss"].append(float(np.mean(val)))
-        log.info("worker %d: epoch %d/%d loss %.4f val_loss %.4f (%.1f s)", index, epoch + 1, args.epochs,
+        log.info("worker %d: epoch %d/%d loss %.4f val_loss %.4f (%.1f s)", index, epoch + 1, config.epochs,
                  history["loss"][-1], history["val_loss"][-1], time.perf_counter() - started)
         if history["val_loss"][-1] < best:
             best, best_weights, waited = history["val_loss"][-1], model.get_weights(), 0
         else:
             waited += 1
-            if waited >= args.patience:
+            if waited >= config.patience:
                 log.info("worker %d: early stop after epoch %d", index, epoch + 1)
                 break
     model.set_weights(best_weights)
     return model, history
 
 
-def save(model, history: dict, train_ex, val_ex, config, args: argparse.Namespace, workers: int) -> None:
-    """The chief's ``.h5`` and card, each replaced atomically."""
+def save(model, history: dict, splits, config: TrainConfig, precision: str, workers: int, started: float) -> None:
+    """The chief's ``.h5`` and card, as training.train writes them (with the pick rule chosen on validation)."""
     import keras
 
-    from app.core.checksums import file_sha256
-    from app.core.card import EncoderCard, ModelCard
-    from app.core.features import FEATURES
-    from training.evaluate import evaluate_model
-    from training.fit import atomic_write, score_distribution
+    from training.fit import Candidate, select
+    from training.release import release
 
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     # A plain (non-distributed) copy: the saved file must not depend on the strategy.
     plain = keras.models.clone_model(model)
     plain.set_weights(model.get_weights())
-    atomic_write(out, lambda tmp: plain.save(tmp))
-    rouge = evaluate_model(plain, val_ex, args.k)
-    card = ModelCard(
-        id=f"brief-{args.labeler}-{datetime.now(timezone.utc):%Y%m%d%H%M}-mw{workers}",
-        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        model_file=out.name,
-        model_sha256=file_sha256(out),
-        encoder=EncoderCard.describe(),  # prepare() encodes with SentenceEncoder's default precision
-        features=list(FEATURES),
-        input_dim=int(train_ex[0].rows.shape[1]),
-        labeler=args.labeler,
-        training_data={"train": args.train, "validation": args.validation,
-                       "train_examples": len(train_ex), "validation_examples": len(val_ex)},
-        hyperparameters=config.model.to_dict() | {"batch_size": args.batch_size, "epochs": args.epochs,
-                                                  "patience": args.patience, "seed": args.seed},
-        k=args.k,
-        validation_rouge=rouge,
-        validation_scores=score_distribution(plain, val_ex),
-        extra={"distributed": {"workers": workers, "strategy": "MultiWorkerMirroredStrategy", "history": history}},
-    )
-    atomic_write(out.with_suffix(".json"), card.write)
-    log.info("chief: saved %s and its card (validation ROUGE %s)", out, rouge)
+    chosen = Candidate(f"one fit over {workers} workers", plain, select(plain, splits.validation, config.k))
+    release(chosen, config, splits, precision, started, id_suffix=f"-mw{workers}",
+            extra={"distributed": {"workers": workers, "strategy": "MultiWorkerMirroredStrategy", "history": history}})
+    log.info("chief: saved %s and its card", config.out)
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    args = parse_args(argv)
+    args, config = parse_args(argv)
     if args.local:
-        sys.exit(run_local(args, argv))
-    fit(args)
+        sys.exit(run_local(args, config, argv))
+    fit(args, config)
 
 
 if __name__ == "__main__":

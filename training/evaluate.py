@@ -14,23 +14,20 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
-import nltk
 import numpy as np
 from rouge_score import rouge_scorer
 
-from app.core.luhn import score_luhn
 from app.core.ranking import LENGTH_EXPONENTS, PICK_RULES, pick
 from app.core.scorer import predict_rows
 from app.settings import MODEL_FILE, NLTK_DATA, VECTOR_CACHE
+from training.baselines import BASELINES, baseline_picker
 from training.data import LoadReport, add_data_arguments, load_dataset
 from training.examples import Example
-from training.labels import greedy_oracle, rouge_tokens
 
 log = logging.getLogger(__name__)
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeLsum")
-BASELINES = ("lead", "luhn", "lexrank", "textrank", "oracle")
 
 
 def rouge_scores(picked: Sequence[Sequence[str]], references: Sequence[Sequence[str]]) -> dict[str, float]:
@@ -43,46 +40,6 @@ def rouge_scores(picked: Sequence[Sequence[str]], references: Sequence[Sequence[
             totals[name] += result[name].fmeasure
     n = max(1, len(picked))
     return {name: round(100 * total / n, 2) for name, total in totals.items()}
-
-
-def _sumy_picker(name: str) -> Callable[[Sequence[str], int], list[int]]:
-    from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
-    from sumy.nlp.stemmers import Stemmer
-    from sumy.nlp.tokenizers import Tokenizer
-    from sumy.summarizers.lex_rank import LexRankSummarizer
-    from sumy.summarizers.text_rank import TextRankSummarizer
-    from sumy.utils import get_stop_words
-
-    from app.core.sentences import use_nltk_data
-    from app.settings import NLTK_DATA, resolve
-
-    if not any(Path(p, "tokenizers", "punkt_tab", "english").is_dir() for p in nltk.data.path):
-        use_nltk_data(resolve(NLTK_DATA))  # sumy's word tokenizer needs Punkt parameters
-    summarizer = {"lexrank": LexRankSummarizer, "textrank": TextRankSummarizer}[name](Stemmer("english"))
-    summarizer.stop_words = get_stop_words("english")
-    tokenizer = Tokenizer("english")
-
-    def pick(sentences: Sequence[str], k: int) -> list[int]:
-        objects = [Sentence(s, tokenizer) for s in sentences]
-        chosen = summarizer(ObjectDocumentModel([Paragraph(objects)]), k)
-        ids = {id(o): i for i, o in enumerate(objects)}
-        return sorted(ids[id(s)] for s in chosen)
-
-    return pick
-
-
-def baseline_picker(name: str) -> Callable[[Sequence[str], Sequence[str], int], list[int]]:
-    """A function ``(sentences, quotes, k) -> picked indices`` for a baseline."""
-    if name == "lead":
-        return lambda sentences, quotes, k: list(range(min(k, len(sentences))))
-    if name == "luhn":
-        return lambda sentences, quotes, k: pick(score_luhn(sentences), sentences, k)
-    if name == "oracle":
-        return lambda sentences, quotes, k: sorted(greedy_oracle(sentences, quotes, limit=k))
-    if name in ("lexrank", "textrank"):
-        sumy_pick = _sumy_picker(name)
-        return lambda sentences, quotes, k: sumy_pick(sentences, k)
-    raise ValueError(f"unknown baseline {name!r}; choose from {BASELINES}")
 
 
 def evaluate_model(model, examples: list[Example], k: int, pick_rule: str = "top", length_exponent: float = 0.0) -> dict[str, float]:

@@ -1,8 +1,8 @@
 """The training library behind ``training/train.py``: fit one initialisation, average fits, choose on
 validation, and save atomically.
 
-``train.py`` is the entry point (its settings, the steps in order); ``training/search.py`` and
-``training/distributed.py`` reuse these pieces.
+``train.py`` is the entry point (the steps in order; the settings are ``training/recipe.py``);
+``training/search.py`` and ``training/distributed.py`` reuse these pieces.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
@@ -26,9 +25,7 @@ from app.core.scorer import predict_rows
 from training.evaluate import evaluate_scores
 from training.examples import Example, ExampleBatches
 from training.model import build_model
-
-if TYPE_CHECKING:
-    from training.train import TrainConfig
+from training.recipe import TrainConfig
 
 log = logging.getLogger("training")
 
@@ -194,6 +191,15 @@ class Selection:
     pick_rule: str
     rouge: dict[str, dict[str, float]]  # per validation set
     length_exponent: float = 0.0  # picks rank by score / words ** this (app/core/ranking.py)
+
+
+@dataclass
+class Candidate:
+    """A model a run may keep: a fit, an average of fits, or either averaged with saved models."""
+
+    name: str  # "fit 0", "average of 3 fits", "fit 0 averaged with <card id>"...: the card's ``chosen``
+    model: keras.Model
+    selection: Selection
 
 
 def select(model, val_sets: dict[str, list[Example]], k: int) -> Selection:

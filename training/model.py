@@ -19,26 +19,9 @@ tell them apart.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import keras
 
-
-@dataclass
-class ModelConfig:
-    units: int = 512  # LSTM units per direction (the 2016 design: 512)
-    layers: int = 1  # stacked LSTM layers
-    bidirectional: bool = False  # read the article both ways
-    dropout: float = 0.3  # dropout on the LSTM's inputs (the 2016 design: 0.3)
-    recurrent_dropout: float = 0.0
-    l2: float = 0.0  # L2 penalty on the LSTM and output kernels
-    loss: str = "mae"  # mae (2016 design), mse, bce or listwise
-    optimizer: str = "rmsprop"  # rmsprop (2016 design) or adam
-    learning_rate: float = 1e-3
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
+from training.recipe import ModelConfig
 
 PADDING_LABEL = -1.0  # the target of a padded step
 
@@ -72,7 +55,7 @@ OPTIMIZERS = {"rmsprop": keras.optimizers.RMSprop, "adam": keras.optimizers.Adam
 
 
 def build_model(config: ModelConfig, input_dim: int) -> keras.Model:
-    """Build and compile the scorer for rows of ``input_dim`` features."""
+    """Build and compile the scorer for rows of ``input_dim`` features (``ModelConfig``: training/recipe.py)."""
     if config.loss not in LOSSES:
         raise ValueError(f"unknown loss {config.loss!r}; choose from {sorted(LOSSES)}")
     if config.optimizer not in OPTIMIZERS:

@@ -2,8 +2,8 @@
 
     python -m training.search --grid labeler=jaccard,rouge,oracle --grid loss=mae,bce --json runs/search.json
 
-Every grid key is a ``TrainConfig``/``ModelConfig`` field; the other fields take their values from
-the command line as in ``training.train``. Examples are prepared once per labeler. The test sets are
+Every grid key is a ``TrainConfig``/``ModelConfig`` field (training/recipe.py); the other fields take
+their values from the command line as in ``training.train``. Examples are prepared once per labeler. The test sets are
 never looked at here: choices are made on validation only.
 """
 
@@ -17,17 +17,13 @@ import logging
 import time
 from pathlib import Path
 
-from app.core.encoder import SentenceEncoder, encoder_signature
+from app.core.encoder import SentenceEncoder
 from app.core.sentences import SentenceSplitter
-from training.data import LoadReport, load_sets
-from training.examples import prepare_examples
-from training.model import ModelConfig
 from training.fit import fit_once, mean_rouge, select
-from training.train import TrainConfig, parse_args
-from training.vector_cache import VectorCache
+from training.recipe import MODEL_FIELDS, TrainConfig, parse_args
+from training.splits import Splits, load_articles, prepare_splits
 
 log = logging.getLogger("training.search")
-MODEL_FIELDS = {f.name for f in dataclasses.fields(ModelConfig)}
 
 
 def _typed(config: TrainConfig, key: str, value: str):
@@ -38,13 +34,10 @@ def _typed(config: TrainConfig, key: str, value: str):
 
 
 def search(config: TrainConfig, grid: dict[str, list[str]]) -> list[dict]:
-    report = LoadReport()
-    train_articles = load_sets(config.train, config.data_root, report)
-    val_articles = load_sets(config.validation, config.data_root, report)
+    articles = load_articles(config, test=False)
     splitter = SentenceSplitter(config.nltk_data)
-    cache = VectorCache(config.cache, encoder_signature())
     encoder = SentenceEncoder()
-    prepared: dict[str, tuple] = {}
+    prepared: dict[str, Splits] = {}
     results = []
     keys = list(grid)
     for values in itertools.product(*(grid[k] for k in keys)):
@@ -53,11 +46,8 @@ def search(config: TrainConfig, grid: dict[str, list[str]]) -> list[dict]:
             typed = _typed(trial, key, value)
             setattr(trial.model if key in MODEL_FIELDS else trial, key, typed)
         if trial.labeler not in prepared:
-            prepared[trial.labeler] = (
-                prepare_examples(train_articles, splitter, trial.labeler, cache, encoder),
-                prepare_examples(val_articles, splitter, trial.labeler, cache, encoder),
-            )
-        train_ex, val_ex = prepared[trial.labeler]
+            prepared[trial.labeler] = prepare_splits(trial, articles, splitter, encoder)
+        train_ex, val_ex = prepared[trial.labeler].train, prepared[trial.labeler].validation_examples
         for restart in range(trial.restarts):
             start = time.perf_counter()
             model, history = fit_once(trial, train_ex, val_ex, trial.seed + restart, label=f"trial {values} seed {trial.seed + restart}")
