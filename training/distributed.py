@@ -272,7 +272,9 @@ def save(model, history: dict, train_ex, val_ex, config, args: argparse.Namespac
 
     from app.core.checksums import file_sha256
     from app.core.card import EncoderCard, ModelCard
+    from app.core.encoder_runtime import choose_precision
     from app.core.features import FEATURES
+    from app.settings import Settings
     from training.evaluate import evaluate_model
     from training.fit import atomic_write, score_distribution
 
@@ -288,7 +290,8 @@ def save(model, history: dict, train_ex, val_ex, config, args: argparse.Namespac
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         model_file=out.name,
         model_sha256=file_sha256(out),
-        encoder=EncoderCard.describe(),  # prepare() encodes with SentenceEncoder's default precision
+        # prepare() encodes with SentenceEncoder's default precision: BRIEF_ENCODER_PRECISION on this CPU
+        encoder=EncoderCard.describe(choose_precision(Settings.load().ENCODER_PRECISION)).with_probes(),
         features=list(FEATURES),
         input_dim=int(train_ex[0].rows.shape[1]),
         labeler=args.labeler,

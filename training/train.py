@@ -255,7 +255,7 @@ def train(config: TrainConfig) -> ModelCard:
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         model_file=out.name,
         model_sha256=file_sha256(out),
-        encoder=EncoderCard.describe(encoder.precision),
+        encoder=EncoderCard.describe(encoder.precision).with_probes(),
         features=list(FEATURES),
         input_dim=int(train_ex[0].rows.shape[1]),
         punkt={

@@ -17,7 +17,7 @@ import numpy as np
 
 from app.core.batching import TOKEN_BUCKETS, bucket_length
 from app.core.coalescer import Coalescer
-from app.core.encoder_runtime import RUNTIME, Forward, OpenVINOForward, choose_precision
+from app.core.encoder_runtime import RUNTIME, Forward, OpenVINOForward, choose_precision, tf_float32_forward
 from app.core.weights import WEIGHTS_SHA256, verify_weights, weights_dir
 from app.core.wordpiece import WordPieceTokenizer
 from app.settings import Settings, resolve
@@ -60,6 +60,7 @@ class SentenceEncoder:
         self._encode_together = Coalescer(self._encode_distinct, max_items=max_batch_sentences)
         self.cache_hits = 0
         self.cache_misses = 0
+        self.probe_min_cosine: float | None = None  # against the model card's probe vectors (app.core.probes)
 
     def use_precision(self, precision: str) -> None:
         """Run the transformer in ``precision`` (``float32`` or ``bfloat16``) from now on."""
@@ -75,7 +76,7 @@ class SentenceEncoder:
 
     def token_ids(self, sentences: Sequence[str]) -> list[list[int]]:
         """WordPiece ids with [CLS] ... [SEP], truncated to ``MAX_TOKENS``."""
-        return [[CLS_ID, *p[: MAX_TOKENS - 2], SEP_ID] for p in self.tokenizer(sentences)]
+        return token_ids(self.tokenizer, sentences)
 
     def encode(self, sentences: Sequence[str]) -> np.ndarray:
         """Vectors ``(n_sentences, 384)`` for ``sentences``, served from the cache where possible."""
@@ -117,6 +118,20 @@ class SentenceEncoder:
         vectors = self.encode_uncached(distinct)
         where = {s: i for i, s in enumerate(distinct)}
         return vectors[[where[s] for s in sentences]]
+
+
+def token_ids(tokenizer: WordPieceTokenizer, sentences: Sequence[str]) -> list[list[int]]:
+    """WordPiece ids with [CLS] ... [SEP], truncated to ``MAX_TOKENS``."""
+    return [[CLS_ID, *p[: MAX_TOKENS - 2], SEP_ID] for p in tokenizer(sentences)]
+
+
+def reference_vectors(sentences: Sequence[str], model_dir: str | Path | None = None, batch_size: int = 64) -> np.ndarray:
+    """Vectors ``(n_sentences, 384)`` from keras-hub's encoder under TensorFlow in float32: what every
+    other path must reproduce (the model card's probe vectors, the benchmark's cosines). Imports TensorFlow."""
+    model_dir = Path(model_dir) if model_dir else weights_dir()
+    verify_weights(model_dir)
+    ids = token_ids(WordPieceTokenizer.from_preset(model_dir), sentences)
+    return encode_token_ids(ids, tf_float32_forward(model_dir), batch_size)
 
 
 def token_batches(ids: Sequence[Sequence[int]], batch_size: int) -> Iterator[tuple[list[int], np.ndarray, np.ndarray]]:

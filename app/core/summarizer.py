@@ -17,6 +17,7 @@ from app.core.card import EncoderCard, load_model_with_card
 from app.core.encoder import SentenceEncoder
 from app.core.features import FEATURES, featurize
 from app.core.luhn import score_luhn
+from app.core.probes import prove_encoder
 from app.core.scorer import predict_rows, scorer_for
 from app.core.sentences import Sentence, SentenceSplitter
 
@@ -55,6 +56,7 @@ class Summarizer:
         self.encoder = encoder or SentenceEncoder()
         self.card, self.model = load_model_with_card(model_path, card_path, FEATURES,
                                                      EncoderCard.describe(self.encoder.precision))
+        prove_encoder(self.encoder, self.card.encoder)  # may fall back to float32, or refuse (EncoderError)
         self.input_dim = int(self.model.input_shape[0][-1])
         self.on_stage = on_stage
         self.scorer = scorer_for(self.model)

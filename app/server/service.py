@@ -74,6 +74,8 @@ class BriefService:
             log.exception("Brief cannot serve: %s", self.reason)
         else:
             self.summarizer, self.reason = summarizer, "ready"
+            encoder = summarizer.encoder
+            metrics.observe_encoder(encoder.runtime, encoder.precision, encoder.probe_min_cosine)
             log.info("Brief ready with model %s", summarizer.model_id)
         self.since = time.time()
         if self.workers_dir is not None:
