@@ -99,7 +99,8 @@ def test_vectors_are_cached_so_a_second_run_does_not_re_encode(tiny_run):
     from app.core.encoder import encoder_signature
     from training.vector_cache import VectorCache
 
-    cache = VectorCache(root / "cache/vectors.h5", encoder_signature())
+    # the run encoded in the precision BRIEF_ENCODER_PRECISION picks on this CPU, and signed its cache so
+    cache = VectorCache(root / "cache/vectors.h5", encoder_signature(choose_precision(Settings.load().ENCODER_PRECISION)))
     # every training sentence is there: no encoder is needed to get its vector
     vectors = cache.vectors(["Residents said they were surprised."], encoder=None)
     assert vectors.shape == (1, 384)

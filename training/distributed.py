@@ -166,7 +166,6 @@ def fit(args: argparse.Namespace) -> None:
 def prepare(args: argparse.Namespace):
     """Articles -> examples, exactly as ``training.train`` prepares them."""
     from app.core.encoder import SentenceEncoder
-    from app.core.weights import WEIGHTS_SHA256
     from app.core.sentences import SentenceSplitter
     from training.data import LoadReport
     from training.examples import prepare_examples
@@ -186,7 +185,7 @@ def prepare(args: argparse.Namespace):
     train_articles = load_sets(config.train, config.data_root, report)
     val_articles = load_sets(config.validation, config.data_root, report)
     splitter, encoder = SentenceSplitter(config.nltk_data), SentenceEncoder()
-    cache = VectorCache(config.cache, WEIGHTS_SHA256)
+    cache = VectorCache(config.cache, encoder.signature)
     train_ex = prepare_examples(train_articles, splitter, config.labeler, cache, encoder, report)
     val_ex = prepare_examples(val_articles, splitter, config.labeler, cache, encoder, report)
     log.info("worker %d: examples: train %d, validation %d", args.index, len(train_ex), len(val_ex))

@@ -17,7 +17,7 @@ import logging
 import time
 from pathlib import Path
 
-from app.core.encoder import SentenceEncoder, encoder_signature
+from app.core.encoder import SentenceEncoder
 from app.core.sentences import SentenceSplitter
 from training.data import LoadReport, load_sets
 from training.examples import prepare_examples
@@ -42,8 +42,8 @@ def search(config: TrainConfig, grid: dict[str, list[str]]) -> list[dict]:
     train_articles = load_sets(config.train, config.data_root, report)
     val_articles = load_sets(config.validation, config.data_root, report)
     splitter = SentenceSplitter(config.nltk_data)
-    cache = VectorCache(config.cache, encoder_signature())
     encoder = SentenceEncoder()
+    cache = VectorCache(config.cache, encoder.signature)
     prepared: dict[str, tuple] = {}
     results = []
     keys = list(grid)
