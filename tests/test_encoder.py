@@ -202,6 +202,20 @@ def test_a_restart_with_the_cache_imports_neither_tensorflow_nor_keras(converted
     assert done.stdout.split() == ["0", "False", "False"]
 
 
+@pytest.mark.slow
+def test_two_workers_that_convert_at_once_both_serve_and_leave_one_whole_folder(tmp_path):
+    script = ("from app.core.encoder import SentenceEncoder; "
+              f"e = SentenceEncoder(precision='float32', runtime_dir={str(tmp_path)!r}); "
+              "print(float(e.encode(['Two workers start at once.'])[0] @ e.encode(['Two workers start at once.'])[0]))")
+    workers = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+               for _ in range(2)]
+    outputs = [w.communicate(timeout=600)[0] for w in workers]
+    assert [w.returncode for w in workers] == [0, 0]
+    assert all(abs(float(o.split()[-1]) - 1.0) < 1e-5 for o in outputs)
+    assert [p.name for p in tmp_path.iterdir()] == [encoder_runtime.cache_folder(tmp_path, "float32").name]
+    assert (encoder_runtime.cache_folder(tmp_path, "float32") / "key.json").is_file()
+
+
 @pytest.mark.parametrize("precision", ["float32", pytest.param("bfloat16", marks=pytest.mark.skipif(
     not BF16_HERE, reason="this CPU has no bfloat16 (AMX or AVX512_BF16)"))])
 def test_vectors_are_within_cosine_0_9999_of_tensorflow_float32_on_bbc_test_sentences(precision, tf_reference):
