@@ -51,11 +51,11 @@ class SentenceEncoder:
         self.runtime_dir = resolve(runtime_dir or settings.ENCODER_CACHE)
         self.runtime = RUNTIME
         self.tokenizer = WordPieceTokenizer.from_preset(self.model_dir)
-        self.use_precision(choose_precision(precision or settings.ENCODER_PRECISION))
         self.batch_size = batch_size
         self.cache_size = cache_size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+        self.use_precision(choose_precision(precision or settings.ENCODER_PRECISION))
         # Threads that need vectors at the same time share encoder batches (``app.core.coalescer``).
         self._encode_together = Coalescer(self._encode_distinct, max_items=max_batch_sentences)
         self.cache_hits = 0
@@ -66,9 +66,8 @@ class SentenceEncoder:
         """Run the transformer in ``precision`` (``float32`` or ``bfloat16``) from now on."""
         self._forward = OpenVINOForward(self.model_dir, self.runtime_dir, precision)
         self.precision = precision
-        if hasattr(self, "_cache"):
-            with self._lock:
-                self._cache.clear()  # vectors of the other precision
+        with self._lock:
+            self._cache.clear()  # vectors of the other precision
 
     @property
     def signature(self) -> str:
