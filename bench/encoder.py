@@ -56,11 +56,11 @@ def forwards(threads: int) -> dict:
     from app.core.encoder_runtime import OpenVINOForward, choose_precision, tf_float32_forward
     from app.core.weights import weights_dir
 
-    cache = tempfile.mkdtemp(prefix="brief-bench-encoder-")  # converted here: the timing includes no old cache
-    paths = {REFERENCE: tf_float32_forward(weights_dir()), "openvino float32": OpenVINOForward(
-        weights_dir(), cache, "float32", threads)}
-    if choose_precision("auto") == "bfloat16":
-        paths["openvino bfloat16"] = OpenVINOForward(weights_dir(), cache, "bfloat16", threads)
+    paths = {REFERENCE: tf_float32_forward(weights_dir())}
+    # converted afresh (no old cache), and the folder removed once compiled: the models live in memory
+    with tempfile.TemporaryDirectory(prefix="brief-bench-encoder-") as cache:
+        for precision in ("float32", "bfloat16") if choose_precision("auto") == "bfloat16" else ("float32",):
+            paths[f"openvino {precision}"] = OpenVINOForward(weights_dir(), cache, precision, threads)
     return paths
 
 
