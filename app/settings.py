@@ -26,6 +26,7 @@ MODEL_FILE = "models/brief.h5"
 CARD_FILE = "models/brief.json"
 NLTK_DATA = "models/nltk_data"
 VECTOR_CACHE = "cache/vectors.h5"
+ENCODER_CACHE = "models/encoder"  # the encoder converted for OpenVINO, one folder per weights/version/precision (gitignored)
 RUNS = "runs"
 DATA_ROOT = ROOT.parent / "shared" / "data"  # the data sets (read only, never in the repository)
 
@@ -44,6 +45,9 @@ class Settings:
     MODEL_PATH: str = MODEL_FILE  # the trained LSTM
     CARD_PATH: str = CARD_FILE  # its model card (app/core/card.py): id, sha256, features, validation score distribution
     NLTK_DATA: str = NLTK_DATA  # the Punkt parameters
+    # --- the encoder (app/core/encoder_runtime.py; training and the benchmarks read these too) ---
+    ENCODER_PRECISION: str = setting("auto", choices=("auto", "float32", "bfloat16"))  # auto: bfloat16 where the CPU has AMX or AVX512_BF16, else float32
+    ENCODER_CACHE: str = ENCODER_CACHE  # folder of the converted encoder: built at the first start, read by every later one
     # --- requests ---
     MAX_CONTENT_LENGTH: int = setting(1 << 20, minimum=1)  # bytes of request body; larger is refused (413) before it is read
     BODY_TIMEOUT: float = setting(10, minimum=0)  # seconds a client may take to send its whole body (408 beyond): slow clients hold no thread
@@ -136,7 +140,7 @@ def _parse(f: dataclasses.Field, value: Any, name: str) -> Any:
     minimum, choices = f.metadata.get("minimum"), f.metadata.get("choices")
     if minimum is not None and parsed < minimum:
         raise SettingsError(f"{name} must be at least {minimum:g}, not {value!r}")
-    if choices and str(parsed).upper() not in choices:
+    if choices and str(parsed).upper() not in [c.upper() for c in choices]:
         raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
     return parsed
 

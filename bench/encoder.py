@@ -1,10 +1,13 @@
-"""Encoder benchmark: MiniLM sentences/s by batch size and sentence length, with and without XLA,
-against the floor its FLOPs and this machine's measured matmul rate imply.
+"""Encoder benchmark: every path Brief ships against TensorFlow float32, side by side in one run.
 
-    python -m bench.encoder            # -> bench/results/encoder.json (about 4 minutes)
+    python -m bench.encoder            # -> bench/results/encoder.json (about 6 minutes on 2 cores)
 
-Each TensorFlow thread count (1: one worker's share of 2 cores; 2: the whole machine) runs in its
-own process, since TensorFlow fixes its thread pools at start.
+Paths: keras-hub's backbone under TensorFlow in float32 (the reference, what Brief ran before),
+OpenVINO float32, and OpenVINO bfloat16 where the CPU has it (AMX or AVX512_BF16 and OpenVINO's
+BF16 capability). Each is timed on the sentences of real articles in their natural mix, the paths
+interleaved, best of the repeats, in one process per thread count (1: one worker's share of 2
+cores; every core). Every BBC test sentence is encoded by each path and its cosine to TensorFlow
+float32 reported (``--quick``: 64 of them): the bar is 0.9999 for all (app/core/probes.py).
 """
 
 from __future__ import annotations
@@ -18,15 +21,15 @@ import time
 
 import numpy as np
 
-from bench.common import articles, parse_args, raw_texts, sentences_of, versions, write_result
+from app.core.probes import MIN_COSINE, probe_cosines
+from bench.common import articles, parse_args, sentences_of, write_result
 from harness.machine import machine
 
-LENGTH_BINS = ((1, 16), (17, 32), (33, 64), (65, 128))  # tokens, [CLS] and [SEP] included
-BATCH_SIZES = (1, 8, 32, 64, 128)
+REFERENCE = "tensorflow float32"
+CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8")  # what decides the paths
 
 
 def best_time(fn, repeats: int) -> float:
-    fn()  # warm-up: the first call traces the graph
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
@@ -35,115 +38,86 @@ def best_time(fn, repeats: int) -> float:
     return min(times)
 
 
-def encoder_flops(length: int, layers: int, dim: int, ffn: int) -> float:
-    """Multiply-adds x2 of one sentence of ``length`` tokens: projections, feed-forward, attention."""
-    dense = length * 2 * (4 * dim * dim + 2 * dim * ffn)
-    attention = 2 * 2 * length * length * dim  # QK^T and AV
-    return layers * (dense + attention)
+def bbc_test_sentences(quick: bool) -> list[str]:
+    """The distinct sentences of the BBC test split (Brief's splitter), in article order."""
+    from app.core.sentences import SentenceSplitter
+    from app.settings import DATA_ROOT, NLTK_DATA, resolve
+    from training.data import LoadReport, load_dataset
+
+    splitter = SentenceSplitter(resolve(NLTK_DATA))
+    found = load_dataset("bbc:test", DATA_ROOT, LoadReport(), dedupe=False)
+    sentences = list(dict.fromkeys(s.text for a in found for s in splitter.split(a.text)))
+    return sentences[:64] if quick else sentences
 
 
-def matmul_rate(m: int, k: int, n: int, repeats: int) -> float:
-    """GFLOP/s of ``(m, k) @ (k, n)`` in float32 on this process's threads."""
-    import tensorflow as tf
+def forwards(threads: int) -> dict:
+    """``{path: forward}``: the reference and every OpenVINO precision this CPU runs natively."""
+    import tempfile
 
-    a = tf.random.normal((m, k))
-    b = tf.random.normal((k, n))
-    seconds = best_time(lambda: tf.matmul(a, b).numpy(), repeats)
-    return 2 * m * k * n / seconds / 1e9
+    from app.core.encoder_runtime import OpenVINOForward, choose_precision, tf_float32_forward
+    from app.core.weights import weights_dir
 
-
-def sentence_pool(quick: bool) -> list[str]:
-    """Real sentences from the start of the data (BBC first): enough of each length bin."""
-    texts = raw_texts()[: 60 if quick else 600]
-    return [s for article in sentences_of(texts) for s in article]
+    paths = {REFERENCE: tf_float32_forward(weights_dir())}
+    # converted afresh (no old cache), and the folder removed once compiled: the models live in memory
+    with tempfile.TemporaryDirectory(prefix="brief-bench-encoder-") as cache:
+        for precision in ("float32", "bfloat16") if choose_precision("auto") == "bfloat16" else ("float32",):
+            paths[f"openvino {precision}"] = OpenVINOForward(weights_dir(), cache, precision, threads)
+    return paths
 
 
 def run_child(threads: int, quick: bool, rate_only: bool = False) -> dict:
-    """All measurements on this process's ``threads`` TensorFlow threads (``rate_only``: the article mix only)."""
-    import tensorflow as tf
+    """Every path on ``threads`` threads: article-mix rate, and (``rate_only`` off) cosines on BBC test."""
+    from app.core.encoder import SentenceEncoder, encode_token_ids
 
-    from app.core.encoder import SentenceEncoder
-
-    encoder = SentenceEncoder(cache_size=0)
-    backbone = encoder.backbone
-    layers, dim, ffn = backbone.num_layers, backbone.hidden_dim, backbone.intermediate_dim
-    per_bin = 16 if quick else 128
-    repeats = 1 if quick else 2
+    encoder = SentenceEncoder(cache_size=0)  # the served path, as configured: its tokenizer, precision
     if rate_only:
-        return {"threads": threads, "article_mix": article_mix_rate(encoder, quick, repeats, layers, dim, ffn, None)}
-    pool = sentence_pool(quick)
-    lengths = [len(ids) for ids in encoder.token_ids(pool)]
-    bins = {}
-    for low, high in LENGTH_BINS:
-        chosen = [s for s, n in zip(pool, lengths) if low <= n <= high][:per_bin]
-        if chosen:
-            bins[f"{low}-{high}"] = chosen
-
-    rates = {"matmul_square_1024": round(matmul_rate(1024, 1024, 1024, 3), 1),
-             "matmul_ffn_2048x384x1536": round(matmul_rate(2048, dim, ffn, 5), 1)}
-    rate = rates["matmul_ffn_2048x384x1536"] * 1e9  # the encoder's own shapes: its achievable rate
-
-    by_batch = []
-    for name, sentences in bins.items():
-        tokens = [len(ids) for ids in encoder.token_ids(sentences)]
-        flops = float(np.mean([encoder_flops(n, layers, dim, ffn) for n in tokens]))
-        for batch_size in (8,) if quick else BATCH_SIZES:
-            encoder.batch_size = batch_size
-            seconds = best_time(lambda: encoder.encode_uncached(sentences), repeats)
-            by_batch.append({
-                "tokens": name, "mean_tokens": round(float(np.mean(tokens)), 1), "batch_size": batch_size,
-                "sentences_per_s": round(len(sentences) / seconds, 1),
-                "floor_sentences_per_s": round(rate / flops, 1),  # every FLOP at the measured matmul rate
-                "gflops_per_s": round(len(sentences) * flops / seconds / 1e9, 1),
-            })
-    encoder.batch_size = 64
-
-    article_mix = article_mix_rate(encoder, quick, repeats, layers, dim, ffn, rate)
-
-    # XLA: the same backbone at fixed shapes, compiled with and without jit_compile.
-    xla = []
-    for batch, length in ((8, 32),) if quick else ((64, 32), (64, 64), (16, 128)):
-        ids = np.random.default_rng(0).integers(1000, 30000, size=(batch, length)).astype(np.int32)
-        mask = np.ones((batch, length), dtype=bool)
-        inputs = {"token_ids": ids, "segment_ids": np.zeros_like(ids), "padding_mask": mask}
-        row = {"batch": batch, "length": length}
-        outputs = {}
-        for jit in (False, True):
-            forward = tf.function(lambda x: backbone(x, training=False)["sequence_output"], jit_compile=jit)
-            started = time.perf_counter()
-            outputs[jit] = forward(inputs).numpy()
-            first = time.perf_counter() - started
-            seconds = best_time(lambda: forward(inputs).numpy(), repeats + 1)
-            key = "xla" if jit else "graph"
-            row[f"{key}_sentences_per_s"] = round(batch / seconds, 1)
-            row[f"{key}_first_call_s"] = round(first, 2)
-        row["xla_speedup"] = round(row["xla_sentences_per_s"] / row["graph_sentences_per_s"], 3)
-        row["max_abs_difference"] = float(np.abs(outputs[True] - outputs[False]).max())
-        xla.append(row)
-
-    return {"threads": threads, "versions": versions(), "model": {"layers": layers, "dim": dim, "ffn": ffn},
-            "matmul_gflops_per_s": rates, "by_length_and_batch": by_batch, "article_mix": article_mix, "xla": xla}
-
-
-def article_mix_rate(encoder, quick: bool, repeats: int, layers: int, dim: int, ffn: int, rate: float | None) -> dict:
-    """Sentences/s on the sentences of real articles in their natural mix: the rate the service meets."""
+        return {"threads": threads, "article_mix": article_mix_rate(encoder, quick)}
+    paths = forwards(threads)
     mix = [s for article in sentences_of(articles("medium", 4 if quick else 20)) for s in article]
-    tokens = [len(ids) for ids in encoder.token_ids(mix)]
-    seconds = best_time(lambda: encoder.encode_uncached(mix), repeats)
-    out = {
-        "sentences": len(mix), "mean_tokens": round(float(np.mean(tokens)), 1), "batch_size": encoder.batch_size,
-        "sentences_per_s": round(len(mix) / seconds, 1),
-        "tokenize_ms_per_sentence": round(best_time(lambda: encoder.token_ids(mix), repeats) / len(mix) * 1e3, 3),
+    mix_ids = encoder.token_ids(mix)
+    repeats = 1 if quick else 3
+    for forward in paths.values():  # warm-up: TensorFlow traces, OpenVINO allocates for new shapes
+        encode_token_ids(mix_ids[:64], forward)
+    seconds = {name: [] for name in paths}
+    for _ in range(repeats):  # interleaved, so that a slow spell of the host hits every path alike
+        for name, forward in paths.items():
+            seconds[name].append(best_time(lambda: encode_token_ids(mix_ids, forward), 1))
+    rates = {name: len(mix) / min(s) for name, s in seconds.items()}
+    result = {
+        "threads": threads,
+        "article_mix": {"sentences": len(mix), "mean_tokens": round(float(np.mean([len(i) for i in mix_ids])), 1),
+                        "repeats": repeats, "served_precision": encoder.precision},
+        "paths": {name: {"sentences_per_s": round(rate, 1), "x_tensorflow_float32": round(rate / rates[REFERENCE], 2)}
+                  for name, rate in rates.items()},
+        "tokenize_ms_per_sentence": round(best_time(lambda: encoder.token_ids(mix), 2) / len(mix) * 1e3, 3),
     }
-    if rate:
-        flops = float(np.mean([encoder_flops(n, layers, dim, ffn) for n in tokens]))
-        out["floor_sentences_per_s"] = round(rate / flops, 1)
-        out["share_of_floor"] = round(out["sentences_per_s"] / out["floor_sentences_per_s"], 3)
-    return out
+    result["article_mix"]["sentences_per_s"] = result["paths"][f"openvino {encoder.precision}"]["sentences_per_s"]
+    if threads == 1:  # the cosines do not depend on the thread count: measured once
+        sentences = bbc_test_sentences(quick)
+        ids = encoder.token_ids(sentences)
+        reference = encode_token_ids(ids, paths[REFERENCE])
+        result["bbc_test_cosines"] = {"sentences": len(sentences), "bar": MIN_COSINE}
+        for name, forward in paths.items():
+            if name != REFERENCE:
+                cosines = probe_cosines(encode_token_ids(ids, forward), reference)
+                worst = int(np.argmin(cosines))
+                result["bbc_test_cosines"][name] = {
+                    "min": round(float(cosines.min()), 6), "mean": round(float(cosines.mean()), 6),
+                    "below_bar": int((cosines < MIN_COSINE).sum()), "worst_sentence": sentences[worst][:120]}
+    return result
+
+
+def article_mix_rate(encoder, quick: bool) -> dict:
+    """Sentences/s of the served path on the sentences of real articles in their natural mix."""
+    mix = [s for article in sentences_of(articles("medium", 4 if quick else 20)) for s in article]
+    encoder.encode_uncached(mix[:64])
+    seconds = best_time(lambda: encoder.encode_uncached(mix), 1 if quick else 2)
+    return {"sentences": len(mix), "runtime": encoder.runtime, "precision": encoder.precision,
+            "sentences_per_s": round(len(mix) / seconds, 1)}
 
 
 def encoder_rate(threads: int, quick: bool = False, rate_only: bool = False) -> dict:
-    """Run the measurements in a fresh process with ``threads`` TensorFlow threads."""
+    """Run the measurements in a fresh process with ``threads`` threads (TensorFlow fixes its pools at start)."""
     env = dict(os.environ, TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS=str(threads),
                OMP_NUM_THREADS=str(threads), TF_CPP_MIN_LOG_LEVEL="3")
     command = [sys.executable, "-m", "bench.encoder", "--child", str(threads)]
@@ -152,6 +126,16 @@ def encoder_rate(threads: int, quick: bool = False, rate_only: bool = False) -> 
     if done.returncode:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def cpu_description() -> dict:
+    """The flags that decide the paths, OpenVINO's view of the CPU, and what ``auto`` picks here."""
+    from app.core.encoder_runtime import _core, choose_precision, cpu_flags, openvino_version
+
+    flags = cpu_flags()
+    return {"flags": {f: f in flags for f in CPU_FLAGS}, "openvino": openvino_version(),
+            "openvino_capabilities": list(_core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")),
+            "auto_precision": choose_precision("auto")}
 
 
 def main() -> None:
@@ -163,15 +147,22 @@ def main() -> None:
     if args.child:
         print(json.dumps(run_child(args.child, args.quick, args.rate_only)))
         return
-    result = {"benchmark": "encoder", "machine": machine(), "quick": args.quick,
-              "runs": [encoder_rate(t, args.quick) for t in ((1,) if args.quick else (1, 2))]}
+    cores = os.cpu_count() or 1
+    result = {"benchmark": "encoder", "machine": machine(), "cpu": cpu_description(), "quick": args.quick,
+              "runs": [encoder_rate(t, args.quick) for t in ((1,) if args.quick or cores == 1 else (1, cores))]}
     result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     write_result("encoder", result, args.out)
+    print(f"{result['machine']['cpu']}: {', '.join(f for f, on in result['cpu']['flags'].items() if on)}; "
+          f"OpenVINO {result['cpu']['openvino']} {result['cpu']['openvino_capabilities']}; "
+          f"auto = {result['cpu']['auto_precision']}")
     for run in result["runs"]:
-        mix = run["article_mix"]
-        print(f"{run['threads']} thread(s): {mix['sentences_per_s']} sentences/s on article sentences "
-              f"({mix['share_of_floor']:.0%} of the {mix['floor_sentences_per_s']}/s floor); "
-              f"matmul {run['matmul_gflops_per_s']}")
+        print(f"{run['threads']} thread(s), {run['article_mix']['sentences']} article sentences:")
+        for name, path in run["paths"].items():
+            print(f"  {name:20s} {path['sentences_per_s']:7.1f} sentences/s  {path['x_tensorflow_float32']:.2f}x")
+        for name, cos in run.get("bbc_test_cosines", {}).items():
+            if isinstance(cos, dict):
+                print(f"  {name:20s} cosine to TF float32 on {run['bbc_test_cosines']['sentences']} BBC test "
+                      f"sentences: min {cos['min']:.6f}, mean {cos['mean']:.6f}, {cos['below_bar']} below {MIN_COSINE}")
 
 
 if __name__ == "__main__":

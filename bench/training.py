@@ -29,7 +29,7 @@ EPOCHS = 3  # the first traces the graphs: the rate is taken from the others
 
 def pipeline(texts: list[str]) -> dict:
     """Split, encode (through a fresh vector cache, as training does) and featurize: seconds and sentences/s each."""
-    from app.core.encoder import SentenceEncoder, encoder_signature
+    from app.core.encoder import SentenceEncoder
     from app.core.features import featurize
     from app.core.sentences import SentenceSplitter
     from training.vector_cache import VectorCache
@@ -37,7 +37,7 @@ def pipeline(texts: list[str]) -> dict:
     splitter, encoder = SentenceSplitter(NLTK_DATA), SentenceEncoder(cache_size=0)
     encoder.encode_uncached(["Warm up: the first call traces the graph."])
     with tempfile.TemporaryDirectory() as tmp:
-        cache = VectorCache(Path(tmp) / "vectors.h5", encoder_signature())
+        cache = VectorCache(Path(tmp) / "vectors.h5", encoder.signature)
         started = time.perf_counter()
         split = [[s.text for s in splitter.split(t)] for t in texts]
         t_split = time.perf_counter()

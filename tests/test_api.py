@@ -172,6 +172,9 @@ def test_health_and_ready(server):
 def test_model_endpoint_serves_the_bundled_card(server):
     card = requests.get(server.url + "/api/model", timeout=5).json()
     workers = card.pop("workers")
+    serving = card.pop("serving_encoder")
+    assert serving["runtime"] == "openvino" and serving["precision"] in ("float32", "bfloat16")
+    assert serving["probe_min_cosine"] >= 0.9999  # checked before the worker said ready
     card_path = Path(os.environ.get("BRIEF_CARD_PATH", ROOT / "models" / "brief.json"))
     assert card == json.loads(card_path.read_text())
     assert len(card["validation_scores"]["counts"]) == 20
@@ -489,6 +492,16 @@ def test_metrics_expose_latency_sentences_and_scores(server):
     assert metric_value(text, "brief_sentence_score_count", model="lstm") >= N_ARTICLE_SENTENCES
     assert metric_value(text, "brief_sentence_score_bucket", model="lstm", le="1.0") == \
         metric_value(text, "brief_sentence_score_count", model="lstm")
+
+
+@slow
+def test_metrics_say_how_each_worker_runs_the_encoder(server):
+    text = requests.get(server.url + "/metrics", timeout=10).text
+    served = requests.get(server.url + "/api/model", timeout=5).json()["serving_encoder"]
+    for pid in server.worker_pids():
+        assert metric_value(text, "brief_encoder_info", runtime="openvino", precision=served["precision"],
+                            pid=str(pid)) == 1
+        assert metric_value(text, "brief_encoder_probe_min_cosine", pid=str(pid)) >= 0.9999
 
 
 @slow

@@ -47,11 +47,21 @@ def test_a_model_of_another_width_is_refused():
         ModelCard.read(SHIPPED).validate(WIDTH + 1, FEATURES, EncoderCard.describe())
 
 
-@pytest.mark.parametrize("field, value", [("weights_sha256", "0" * 64), ("pooling", "cls"), ("precision", "bfloat16")])
+@pytest.mark.parametrize("field, value", [("weights_sha256", "0" * 64), ("pooling", "cls")])
 def test_vectors_from_another_encoder_are_refused(field, value):
     served = EncoderCard(**{**EncoderCard.describe().__dict__, field: value})
     with pytest.raises(ModelFileError, match=f"encoder {field}"):
         ModelCard.read(SHIPPED).validate(WIDTH, FEATURES, served)
+
+
+def test_another_precision_is_refused_without_probe_vectors_and_left_to_the_probes_with_them():
+    served = EncoderCard.describe("bfloat16")
+    shipped = ModelCard.read(SHIPPED)
+    assert shipped.encoder.probe_vectors  # the check at start (app.core.probes) decides
+    shipped.validate(WIDTH, FEATURES, served)
+    shipped.encoder.probe_vectors = None
+    with pytest.raises(ModelFileError, match="encoder precision 'float32'.*python -m training.probes"):
+        shipped.validate(WIDTH, FEATURES, served)
 
 
 def test_the_score_histogram_uses_the_bins_the_service_counts_in():

@@ -18,6 +18,11 @@ def test_each_setting_is_read_from_its_brief_variable_with_its_type():
     assert Settings.load({}) == Settings()
 
 
+def test_the_encoder_precision_is_auto_unless_named_in_any_case():
+    assert Settings.load({}).ENCODER_PRECISION == "auto"
+    assert Settings.load({"BRIEF_ENCODER_PRECISION": "BFloat16"}).ENCODER_PRECISION == "BFloat16"  # the encoder lowercases
+
+
 def test_overrides_win_over_the_environment():
     assert Settings.load({"BRIEF_MAX_ARTICLES": "32"}, {"MAX_ARTICLES": 4}).MAX_ARTICLES == 4
 
@@ -34,6 +39,7 @@ def test_the_recycle_jitter_defaults_to_a_fifth_of_max_requests():
     ("BRIEF_FETCH_URLS", "maybe", "BRIEF_FETCH_URLS must be true or false"),
     ("BRIEF_BODY_TIMEOUT", "soon", "BRIEF_BODY_TIMEOUT must be a number"),
     ("BRIEF_LOG_LEVEL", "loud", "BRIEF_LOG_LEVEL must be one of DEBUG, INFO"),
+    ("BRIEF_ENCODER_PRECISION", "int8", "BRIEF_ENCODER_PRECISION must be one of auto, float32, bfloat16"),
 ])
 def test_a_bad_value_is_refused_with_the_variable_named(name, value, message):
     with pytest.raises(SettingsError, match=message):

@@ -8,8 +8,10 @@ import sys
 import numpy as np
 import pytest
 
+from app.core.encoder_runtime import choose_precision
+from app.core.probes import PROBE_SENTENCES
 from app.core.ranking import LENGTH_EXPONENTS, PICK_RULES
-from app.settings import NLTK_DATA, resolve
+from app.settings import NLTK_DATA, Settings, resolve
 
 pytestmark = pytest.mark.slow
 
@@ -59,7 +61,12 @@ def test_training_writes_model_card_curves_and_metrics(tiny_run):
     val, test = str(root / "val.jsonl"), str(root / "val.jsonl")
     assert card["training_data"]["articles"] == {"train": 4, "validation": {val: 2}, "test": {test: 2}}
     assert card["encoder"]["weights_sha256"].startswith("53aa5117")
-    assert card["encoder"]["precision"] == "float32" and card["encoder"]["signature"].endswith("/float32/mean, L2-normalised")
+    # fit on vectors of the precision BRIEF_ENCODER_PRECISION picks on this CPU; the probes are TF float32's
+    precision = choose_precision(Settings.load().ENCODER_PRECISION)
+    assert card["encoder"]["precision"] == precision
+    assert card["encoder"]["signature"].endswith(f"/{precision}/mean, L2-normalised")
+    assert card["encoder"]["probe_sentences"] == list(PROBE_SENTENCES)
+    assert len(card["encoder"]["probe_vectors"]) == len(PROBE_SENTENCES)
     # validation ROUGE per validation set, the criterion over the sets, and the pick rule it chose
     assert set(card["validation_rouge"][val]) == {"rouge1", "rouge2", "rougeLsum"}
     assert card["pick_rule"] in PICK_RULES and card["length_exponent"] in LENGTH_EXPONENTS
@@ -95,7 +102,8 @@ def test_vectors_are_cached_so_a_second_run_does_not_re_encode(tiny_run):
     from app.core.encoder import encoder_signature
     from training.vector_cache import VectorCache
 
-    cache = VectorCache(root / "cache/vectors.h5", encoder_signature())
+    # the run encoded in the precision BRIEF_ENCODER_PRECISION picks on this CPU, and signed its cache so
+    cache = VectorCache(root / "cache/vectors.h5", encoder_signature(choose_precision(Settings.load().ENCODER_PRECISION)))
     # every training sentence is there: no encoder is needed to get its vector
     vectors = cache.vectors(["Residents said they were surprised."], encoder=None)
     assert vectors.shape == (1, 384)

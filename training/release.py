@@ -78,7 +78,7 @@ def release(chosen: Candidate, config: TrainConfig, splits: Splits, precision: s
         created=now.isoformat(timespec="seconds"),
         model_file=out.name,
         model_sha256=file_sha256(out),
-        encoder=EncoderCard.describe(precision),
+        encoder=EncoderCard.describe(precision).with_probes(),
         features=list(FEATURES),
         input_dim=int(splits.train[0].rows.shape[1]),
         punkt={

@@ -224,10 +224,20 @@ class WorkerModel(BaseModel):
     retiring: bool = Field(description="being replaced (a reload, or its share of requests served)")
 
 
+class ServingEncoder(BaseModel):
+    """How the answering worker runs the sentence encoder (each worker's is in /metrics: brief_encoder_info)."""
+
+    runtime: str = Field(description="what runs the transformer: openvino")
+    precision: Literal["float32", "bfloat16"]
+    probe_min_cosine: float | None = Field(
+        description="the smallest cosine of its vectors to the card's float32 probe vectors, checked before ready")
+
+
 class ModelCard(BaseModel):
     """The card of the model the answering worker serves, and which model every worker of the server serves."""
 
     id: str
+    serving_encoder: ServingEncoder
     workers: list[WorkerModel]
 
 

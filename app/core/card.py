@@ -9,6 +9,7 @@ not name are kept as they are (``extra``).
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 from dataclasses import dataclass, field
@@ -17,7 +18,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from app.core.encoder import DIM, POOLING, encoder_signature
+from app.core.encoder import DIM, POOLING, encoder_signature, reference_vectors
+from app.core.probes import PROBE_SENTENCES
 from app.core.model_file import ModelFileError, load_keras_model
 from app.core.weights import ENCODER_ID, WEIGHTS_SHA256
 
@@ -36,13 +38,27 @@ class EncoderCard:
     weights_sha256: str | None = None
     dim: int | None = None
     pooling: str | None = None
-    precision: str | None = None
+    precision: str | None = None  # of the vectors the model was fit on
     signature: str | None = None
+    # Sentences and their float32 vectors from keras-hub under TensorFlow: what a worker checks its
+    # encoder against before it is ready (app/core/probes.py).
+    probe_sentences: list[str] | None = None
+    probe_vectors: list[str] | None = None  # each vector's 384 float32 (little-endian), base64: exact and 2 kB a line
+
+    def reference(self) -> np.ndarray:
+        """The probe vectors ``(n_probes, 384)``."""
+        return np.stack([np.frombuffer(base64.b64decode(v), dtype="<f4") for v in self.probe_vectors])
 
     @classmethod
     def describe(cls, precision: str = "float32") -> "EncoderCard":
         """This version's encoder (``app.core.encoder``), run in ``precision``: what a card records of it."""
         return cls(ENCODER_ID, WEIGHTS_SHA256, DIM, POOLING, precision, encoder_signature(precision))
+
+    def with_probes(self) -> "EncoderCard":
+        """This description with the reference vectors of ``PROBE_SENTENCES``, computed now (TensorFlow float32)."""
+        vectors = reference_vectors(PROBE_SENTENCES)  # (n_probes, 384)
+        return dataclasses.replace(self, probe_sentences=list(PROBE_SENTENCES), probe_vectors=[
+            base64.b64encode(v.astype("<f4").tobytes()).decode("ascii") for v in vectors])
 
 
 @dataclass
@@ -131,12 +147,15 @@ class ModelCard:
                 f"model {self.id} was fit on the features {list(self.features)}, but this featurizer makes "
                 f"{list(features)} (they differ from position {where}): retrain it with this version of Brief")
         mine = self.encoder or EncoderCard()
-        for name in ("weights_sha256", "pooling", "precision"):
+        # With probe vectors the precision is proven instead, at start (app.core.probes.prove_encoder):
+        # a model fit on float32 vectors may be served in bfloat16 where those agree with them.
+        for name in ("weights_sha256", "pooling") + (() if mine.probe_vectors else ("precision",)):
             theirs = getattr(encoder, name)
             if getattr(mine, name) != theirs:
                 raise ModelFileError(
                     f"model {self.id} was fit on vectors with encoder {name} {getattr(mine, name)!r}, but this "
-                    f"encoder has {theirs!r}: serve it with the encoder it was trained with, or retrain it")
+                    f"encoder has {theirs!r}: serve it with the encoder it was trained with, or retrain it"
+                    + (" (or give its card probe vectors: python -m training.probes)" if name == "precision" else ""))
 
 
 def score_histogram(scores: np.ndarray) -> dict:

@@ -1,8 +1,9 @@
-"""Sentences -> vectors: all-MiniLM-L6-v2 run natively in Keras through keras-hub.
+"""Sentences -> vectors: all-MiniLM-L6-v2, its graph and weights from keras-hub, run by OpenVINO.
 
-The weights are checked against their known sha256 before use (``app.core.weights``). Vectors are the
-mean of the real tokens' hidden states (as sentence-transformers pools this model), L2-normalised:
-``(n_sentences, 384)``.
+The weights are checked against their known sha256 before use (``app.core.weights``); the tokenizer
+is ``app.core.wordpiece``, the transformer ``app.core.encoder_runtime`` (in float32 or bfloat16,
+``BRIEF_ENCODER_PRECISION``). Vectors are the mean of the real tokens' hidden states (as
+sentence-transformers pools this model), L2-normalised: ``(n_sentences, 384)``.
 """
 
 from __future__ import annotations
@@ -10,13 +11,16 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
 from app.core.batching import TOKEN_BUCKETS, bucket_length
 from app.core.coalescer import Coalescer
+from app.core.encoder_runtime import RUNTIME, Forward, OpenVINOForward, choose_precision, tf_float32_forward
 from app.core.weights import WEIGHTS_SHA256, verify_weights, weights_dir
+from app.core.wordpiece import WordPieceTokenizer
+from app.settings import Settings, resolve
 
 DIM = 384
 POOLING = "mean, L2-normalised"
@@ -37,23 +41,33 @@ class SentenceEncoder:
     """Encodes sentences to L2-normalised 384-d vectors, with a bounded LRU cache by text."""
 
     def __init__(self, model_dir: str | Path | None = None, batch_size: int = 64, cache_size: int = 20_000,
-                 max_batch_sentences: int = 512):
-        import keras_hub  # heavy import, deferred so that importing this module stays cheap
-
+                 max_batch_sentences: int = 512, precision: str | None = None, runtime_dir: str | Path | None = None):
+        """``precision``: ``auto``, ``float32`` or ``bfloat16``; ``runtime_dir``: where the converted model is
+        cached. Both default to their settings (``BRIEF_ENCODER_PRECISION``, ``BRIEF_ENCODER_CACHE``),
+        so that the service, training and the benchmarks encode alike."""
+        settings = Settings.load() if precision is None or runtime_dir is None else None
         self.model_dir = Path(model_dir) if model_dir else weights_dir()
         verify_weights(self.model_dir)
-        self.backbone = keras_hub.models.BertBackbone.from_preset(str(self.model_dir))
-        self._forward = _compile_forward(self.backbone)
-        self.tokenizer = keras_hub.models.BertTokenizer.from_preset(str(self.model_dir))
+        self.runtime_dir = resolve(runtime_dir or settings.ENCODER_CACHE)
+        self.runtime = RUNTIME
+        self.tokenizer = WordPieceTokenizer.from_preset(self.model_dir)
         self.batch_size = batch_size
         self.cache_size = cache_size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+        self.use_precision(choose_precision(precision or settings.ENCODER_PRECISION))
         # Threads that need vectors at the same time share encoder batches (``app.core.coalescer``).
         self._encode_together = Coalescer(self._encode_distinct, max_items=max_batch_sentences)
         self.cache_hits = 0
         self.cache_misses = 0
-        self.precision = "float32"
+        self.probe_min_cosine: float | None = None  # against the model card's probe vectors (app.core.probes)
+
+    def use_precision(self, precision: str) -> None:
+        """Run the transformer in ``precision`` (``float32`` or ``bfloat16``) from now on."""
+        self._forward = OpenVINOForward(self.model_dir, self.runtime_dir, precision)
+        self.precision = precision
+        with self._lock:
+            self._cache.clear()  # vectors of the other precision
 
     @property
     def signature(self) -> str:
@@ -61,9 +75,7 @@ class SentenceEncoder:
 
     def token_ids(self, sentences: Sequence[str]) -> list[list[int]]:
         """WordPiece ids with [CLS] ... [SEP], truncated to ``MAX_TOKENS``."""
-        pieces = self.tokenizer(list(sentences))
-        pieces = pieces.to_list() if hasattr(pieces, "to_list") else [list(np.asarray(p)) for p in pieces]
-        return [[CLS_ID, *[int(t) for t in p[: MAX_TOKENS - 2]], SEP_ID] for p in pieces]
+        return token_ids(self.tokenizer, sentences)
 
     def encode(self, sentences: Sequence[str]) -> np.ndarray:
         """Vectors ``(n_sentences, 384)`` for ``sentences``, served from the cache where possible."""
@@ -107,7 +119,18 @@ class SentenceEncoder:
         return vectors[[where[s] for s in sentences]]
 
 
-Forward = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (token ids int32 (B, T), mask bool (B, T)) -> hidden (B, T, 384)
+def token_ids(tokenizer: WordPieceTokenizer, sentences: Sequence[str]) -> list[list[int]]:
+    """WordPiece ids with [CLS] ... [SEP], truncated to ``MAX_TOKENS``."""
+    return [[CLS_ID, *p[: MAX_TOKENS - 2], SEP_ID] for p in tokenizer(sentences)]
+
+
+def reference_vectors(sentences: Sequence[str], model_dir: str | Path | None = None, batch_size: int = 64) -> np.ndarray:
+    """Vectors ``(n_sentences, 384)`` from keras-hub's encoder under TensorFlow in float32: what every
+    other path must reproduce (the model card's probe vectors, the benchmark's cosines). Imports TensorFlow."""
+    model_dir = Path(model_dir) if model_dir else weights_dir()
+    verify_weights(model_dir)
+    ids = token_ids(WordPieceTokenizer.from_preset(model_dir), sentences)
+    return encode_token_ids(ids, tf_float32_forward(model_dir), batch_size)
 
 
 def token_batches(ids: Sequence[Sequence[int]], batch_size: int) -> Iterator[tuple[list[int], np.ndarray, np.ndarray]]:
@@ -146,25 +169,3 @@ def encode_token_ids(ids: Sequence[Sequence[int]], forward: Forward, batch_size:
         out[batch] = mean_pool(forward(token_ids, mask), mask)
     return out
 
-
-def _compile_forward(backbone):
-    """``(token_ids, mask) -> hidden (B, T, 384)``, under TensorFlow one graph traced once for every shape.
-
-    Batch and length stay open in the signature: no retracing per new shape, and none of
-    ``predict_on_batch``'s per-call overheads (they cost a short article more than its encoding).
-    """
-    import keras
-
-    if keras.backend.backend() != "tensorflow":  # e.g. training under JAX
-        return lambda token_ids, mask: np.asarray(backbone.predict_on_batch(
-            {"token_ids": token_ids, "segment_ids": np.zeros_like(token_ids), "padding_mask": mask}
-        )["sequence_output"], dtype=np.float32)
-    import tensorflow as tf
-
-    forward = tf.function(
-        lambda token_ids, mask: backbone(
-            {"token_ids": token_ids, "segment_ids": tf.zeros_like(token_ids), "padding_mask": mask}, training=False
-        )["sequence_output"],
-        input_signature=[tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None, None), tf.bool)],
-    )
-    return lambda token_ids, mask: forward(token_ids, mask).numpy()

@@ -19,6 +19,7 @@ from app.core.encoder import SentenceEncoder
 from app.core.features import FEATURES, featurize
 from app.core.luhn import score_luhn
 from app.core.options import MODELS, Options
+from app.core.probes import prove_encoder
 from app.core.ranking import pick
 from app.core.scorer import predict_rows, scorer_for
 from app.core.sentences import Sentence, SentenceSplitter
@@ -60,6 +61,7 @@ class Summarizer:
         self.encoder = encoder or SentenceEncoder()
         self.card, self.model = load_model_with_card(model_path, card_path, FEATURES,
                                                      EncoderCard.describe(self.encoder.precision))
+        prove_encoder(self.encoder, self.card.encoder)  # may fall back to float32, or refuse (EncoderError)
         self.on_stage = on_stage
         self.scorer = scorer_for(self.model)
 

@@ -11,7 +11,7 @@ import os
 import time
 import numpy as np
 from flask import Flask, g, request
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from app.core.card import SCORE_EDGES  # the model card's drift histogram's bins: live scores are counted in the same
@@ -35,6 +35,12 @@ FETCH_BYTES = Histogram("brief_fetch_bytes", "Bytes of fetched pages.",
                         buckets=(1e3, 1e4, 5e4, 1e5, 2.5e5, 5e5, 1e6, 2e6, 4e6))
 SCORES = Histogram("brief_sentence_score", "Predicted sentence scores, by model (lstm or luhn).", ["model"],
                    buckets=SCORE_EDGES[1:])
+# One series per live worker (its pid is a label under gunicorn): how it runs the encoder, and how close
+# its vectors came to the card's float32 probe vectors at start (app/core/probes.py).
+ENCODER = Gauge("brief_encoder_info", "The sentence encoder a worker serves with (1): runtime and precision.",
+                ["runtime", "precision"], multiprocess_mode="liveall")
+ENCODER_PROBES = Gauge("brief_encoder_probe_min_cosine", "Smallest cosine of the worker's probe vectors to the card's.",
+                       multiprocess_mode="liveall")
 
 
 def registry() -> CollectorRegistry:
@@ -56,6 +62,12 @@ def observe_article(model: str, scores: np.ndarray) -> None:
     histogram = SCORES.labels(model)
     for score in scores:
         histogram.observe(float(score))
+
+
+def observe_encoder(runtime: str, precision: str, probe_min_cosine: float | None) -> None:
+    ENCODER.labels(runtime, precision).set(1)
+    if probe_min_cosine is not None:
+        ENCODER_PROBES.set(probe_min_cosine)
 
 
 def observe_fetch(outcome: str, seconds: float, size: int) -> None:

@@ -39,8 +39,11 @@ def ready():
 
 @bp.get("/api/model")
 def model_card():
-    """The card of the model this worker serves, and which model every worker of the server serves."""
-    return jsonify({**service().ready().card.to_dict(), "workers": service().workers()})
+    """The card of the model this worker serves, how it runs the encoder, and which model every worker serves."""
+    summarizer = service().ready()
+    encoder = summarizer.encoder
+    serving = {"runtime": encoder.runtime, "precision": encoder.precision, "probe_min_cosine": encoder.probe_min_cosine}
+    return jsonify({**summarizer.card.to_dict(), "serving_encoder": serving, "workers": service().workers()})
 
 
 @bp.post("/api/evaluate")

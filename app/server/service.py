@@ -77,6 +77,8 @@ class BriefService:
             self.highlighter = Highlighter(summarizer, self.max_sentences, self.fetch if self.fetch_policy else None,
                                            observe=metrics.observe_article)
             self.summarizer, self.reason = summarizer, "ready"
+            encoder = summarizer.encoder
+            metrics.observe_encoder(encoder.runtime, encoder.precision, encoder.probe_min_cosine)
             log.info("Brief ready with model %s", summarizer.model_id)
         self.since = time.time()
         if self.workers_dir is not None:
