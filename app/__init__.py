@@ -79,7 +79,7 @@ def local_service(fetch_any_address: bool = False):
         policy = FetchPolicy(allow=FetchPolicy.parse_allow("0.0.0.0/0,::/0"), max_bytes=settings.FETCH_MAX_BYTES,
                              connect_timeout=settings.FETCH_CONNECT_TIMEOUT, timeout=settings.FETCH_TIMEOUT)
     service = BriefService(resolve(settings.MODEL_PATH), resolve(settings.CARD_PATH), resolve(settings.NLTK_DATA),
-                           settings.MAX_SENTENCES, policy, xla=False)
+                           settings.MAX_SENTENCES, policy)
     service.start(background=False)
     service.ready()  # the reason it is not, if it is not
     return service

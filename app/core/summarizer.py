@@ -17,6 +17,7 @@ from app.core.card import EncoderCard, load_model_with_card
 from app.core.encoder import SentenceEncoder
 from app.core.features import FEATURES, featurize
 from app.core.luhn import score_luhn
+from app.core.model_file import load_scoring_model
 from app.core.scorer import predict_rows, scorer_for
 from app.core.sentences import Sentence, SentenceSplitter
 
@@ -54,7 +55,7 @@ class Summarizer:
         self.splitter = SentenceSplitter(nltk_data)
         self.encoder = encoder or SentenceEncoder()
         self.card, self.model = load_model_with_card(model_path, card_path, FEATURES,
-                                                     EncoderCard.describe(self.encoder.precision))
+                                                     EncoderCard.describe(self.encoder.precision), load_scoring_model)
         self.input_dim = int(self.model.input_shape[0][-1])
         self.on_stage = on_stage
         self.scorer = scorer_for(self.model)
