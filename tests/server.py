@@ -51,13 +51,15 @@ def child_pids(parent: int) -> list[int]:
 
 
 def memory_mb(pid: int) -> dict:
-    """Resident memory now and at its peak (VmRSS, VmHWM), in MB."""
+    """Resident memory now and at its peak (VmRSS, VmHWM), and its proportional share (PSS: pages shared
+    with the master and the other workers count a share each), in MB."""
     status = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            status[key] = round(int(value.split()[0]) / 1024, 1)
-    return {"rss_mb": status.get("VmRSS"), "peak_rss_mb": status.get("VmHWM")}
+    for path in (f"/proc/{pid}/status", f"/proc/{pid}/smaps_rollup"):
+        for line in Path(path).read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM", "Pss"):
+                status[key] = round(int(value.split()[0]) / 1024, 1)
+    return {"rss_mb": status.get("VmRSS"), "peak_rss_mb": status.get("VmHWM"), "pss_mb": status.get("Pss")}
 
 
 def wait_for_workers(url: str, workers: int, process: subprocess.Popen | None, timeout: float,

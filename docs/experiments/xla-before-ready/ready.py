@@ -4,6 +4,8 @@
 
 Starts the bench's real gunicorn (bench/common.py Server) with 1, 2, 1 and 2 workers in turn.
 Since a worker compiles its LSTM graphs before it declares itself ready, the two figures are equal.
+Runs against the code of its time (`git checkout f45bfa8`): the service no longer compiles XLA graphs
+(docs/startup.md); `python -m bench.startup` measures ready time now.
 """
 import os
 import sys
