@@ -58,7 +58,7 @@ class NumpyLSTM:
     """``(x (batch, length, dim), mask (batch, length)) -> scores (batch, length, 1)``, as the Keras model computes them.
 
     All the recurrences of one depth (both directions of every member) step together, in one
-    batched matrix product per time step; each input is projected once, for all of them.
+    batched matrix product per time step (``Depth``); each input is projected once, for all of them.
     """
 
     def __init__(self, members: list[Member], input_dim: int):
@@ -66,18 +66,15 @@ class NumpyLSTM:
         self.dim = input_dim
         # Read as the Keras model's: serving takes shapes from the loaded model, whichever it is.
         self.input_shape = ((None, None, input_dim), (None, None))
+        self.depths = [Depth(members, d) for d in range(max(len(m.layers) for m in members))]
 
     def __call__(self, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float32)
         real = np.asarray(mask) > 0  # (batch, length)
-        inputs = [x] * len(self.members)
-        for depth in range(max(len(m.layers) for m in self.members)):
-            deep = [i for i, m in enumerate(self.members) if depth < len(m.layers)]
-            outputs = run_directions([(inputs[i], d) for i in deep for d in self.members[i].layers[depth]], real)
-            for i in deep:
-                n = len(self.members[i].layers[depth])
-                inputs[i] = outputs[0] if n == 1 else np.concatenate(outputs[:n], axis=-1)
-                outputs = outputs[n:]
+        inputs = [x] * len(self.members)  # each member's input to its next layer
+        for depth in self.depths:
+            for i, output in depth(inputs, real).items():
+                inputs[i] = output
         scores = [sigmoid(inputs[i] @ m.head_kernel + m.head_bias) for i, m in enumerate(self.members)]
         return scores[0] if len(scores) == 1 else np.mean(scores, axis=0, dtype=np.float32)
 
@@ -86,63 +83,89 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return (0.5 * np.tanh(0.5 * z) + 0.5).astype(np.float32)
 
 
-def run_directions(jobs: list[tuple[np.ndarray, Direction]], real: np.ndarray) -> list[np.ndarray]:
-    """Each direction over its input ``(batch, length, features)``: its outputs ``(batch, length, units)``.
+class Depth:
+    """The recurrent layers at one depth of every member: their directions, stepped together.
 
-    A padded step (``real`` false) keeps the state, as Keras does with a mask, and outputs zeros or
-    the last output (``zero_output_for_mask``); a backward direction reads the sequence from its
-    end, so right padding never reaches its state.
+    A padded step (mask 0) keeps the state, as Keras does with a mask, and outputs zeros or the last
+    output (``zero_output_for_mask``); a backward direction reads the sequence from its end, so
+    right padding never reaches its state.
     """
-    units = jobs[0][1].units
-    if any(d.units != units for _, d in jobs):
-        raise UnsupportedModel("LSTMs of one depth with different widths")
-    batch, length = real.shape
-    n = len(jobs)
-    # The input projections, one product per distinct input (both directions, every member that shares it).
-    projected = np.empty((length, n, batch, 4 * units), np.float32)  # time first: one contiguous slice per step
-    by_input: dict[int, list[int]] = {}
-    for j, (x, _) in enumerate(jobs):
-        by_input.setdefault(id(x), []).append(j)
-    for js in by_input.values():
-        x = jobs[js[0]][0]
-        kernel = np.concatenate([jobs[j][1].kernel for j in js], axis=1)
-        bias = np.concatenate([jobs[j][1].bias for j in js])
-        z = (x.reshape(batch * length, -1) @ kernel + bias).reshape(batch, length, len(js), 4 * units)
-        for k, j in enumerate(js):
-            zj = z[:, :, k].transpose(1, 0, 2)  # (length, batch, 4 * units)
-            projected[:, j] = zj[::-1] if jobs[j][1].backwards else zj
-    recurrent = np.stack([d.recurrent for _, d in jobs])  # (n, units, 4 * units)
-    backwards = np.array([d.backwards for _, d in jobs])
-    # the mask in each direction's reading order: (length, n, batch, 1)
-    step_real = np.where(backwards[None, :, None], real.T[::-1, None, :], real.T[:, None, :])[..., None]
-    padded = not real.all()
-    repeat = np.array([not d.zero_output_for_mask for _, d in jobs])[:, None, None]  # (n, 1, 1)
-    # tanh of the (halved) pre-activations, then 0.5 * a + 0.5 for the three sigmoid gates
-    scale = np.repeat(np.array([0.5, 0.5, 1.0, 0.5], np.float32), units)
-    offset = np.repeat(np.array([0.5, 0.5, 0.0, 0.5], np.float32), units)
-    h = np.zeros((n, batch, units), np.float32)
-    c = np.zeros((n, batch, units), np.float32)
-    out = np.zeros((length, n, batch, units), np.float32)
-    for t in range(length):
-        gates = np.tanh(projected[t] + h @ recurrent)
-        gates *= scale
-        gates += offset
-        i, f, g, o = (gates[..., k * units : (k + 1) * units] for k in range(4))
-        c_next = f * c + i * g
-        h_next = o * np.tanh(c_next)
-        if padded:
-            keep = step_real[t]
-            c = np.where(keep, c_next, c)
-            h = np.where(keep, h_next, h)
-            out[t] = np.where(keep | repeat, h, 0.0)
+
+    def __init__(self, members: list[Member], depth: int):
+        self.jobs = [(i, d) for i, m in enumerate(members) if depth < len(m.layers) for d in m.layers[depth]]
+        self.units = self.jobs[0][1].units
+        if any(d.units != self.units for _, d in self.jobs):
+            raise UnsupportedModel("LSTMs of one depth with different widths")
+        # One input projection per distinct input: the sentences at the first depth (every member's
+        # every direction in one product), each member's own output deeper.
+        if depth == 0:
+            sharing = [list(range(len(self.jobs)))]
         else:
-            c, h = c_next, h_next
-            out[t] = h_next
-    results = []
-    for j, (_, d) in enumerate(jobs):
-        o = out[::-1, j] if d.backwards else out[:, j]  # back to the sentences' order
-        results.append(np.ascontiguousarray(o.transpose(1, 0, 2)))
-    return results
+            sharing = [[j for j, (k, _) in enumerate(self.jobs) if k == i] for i in dict.fromkeys(i for i, _ in self.jobs)]
+        # (the input's member, its jobs, their kernels side by side, their biases)
+        self.groups = [(self.jobs[js[0]][0], js, np.concatenate([self.jobs[j][1].kernel for j in js], axis=1),
+                        np.concatenate([self.jobs[j][1].bias for j in js])) for js in sharing]
+        self.recurrent = np.stack([d.recurrent for _, d in self.jobs])  # (n, units, 4 * units)
+        self.backwards = np.array([d.backwards for _, d in self.jobs])
+        self.repeat = np.array([not d.zero_output_for_mask for _, d in self.jobs])[:, None, None]  # (n, 1, 1)
+        # tanh of the (halved) pre-activations, then 0.5 * a + 0.5 for the three sigmoid gates
+        self.scale = np.repeat(np.array([0.5, 0.5, 1.0, 0.5], np.float32), self.units)
+        self.offset = np.repeat(np.array([0.5, 0.5, 0.0, 0.5], np.float32), self.units)
+
+    def __call__(self, inputs: list[np.ndarray], real: np.ndarray) -> dict[int, np.ndarray]:
+        """Each member's output of this depth ``(batch, length, directions * units)``, by member."""
+        batch, length = real.shape
+        n, units = len(self.jobs), self.units
+        projected = np.empty((length, n, batch, 4 * units), np.float32)  # time first: one contiguous slice per step
+        for i, js, kernel, bias in self.groups:
+            z = inputs[i].reshape(batch * length, -1) @ kernel
+            z += bias
+            z = z.reshape(batch, length, len(js), 4 * units).transpose(1, 2, 0, 3)  # (length, jobs, batch, 4 * units)
+            for k, j in enumerate(js):
+                projected[:, j] = z[::-1, k] if self.backwards[j] else z[:, k]
+        out = self.step(projected, real)
+        outputs: dict[int, list[np.ndarray]] = {}
+        for j, (i, d) in enumerate(self.jobs):
+            o = out[::-1, j] if d.backwards else out[:, j]  # back to the sentences' order
+            outputs.setdefault(i, []).append(o.transpose(1, 0, 2))
+        return {i: np.ascontiguousarray(np.concatenate(o, axis=-1)) for i, o in outputs.items()}
+
+    def step(self, projected: np.ndarray, real: np.ndarray) -> np.ndarray:
+        """The recurrence over ``projected`` ``(length, n, batch, 4 * units)``: outputs ``(length, n, batch, units)``.
+
+        In place, into buffers made once: at one article, a step is a dozen small operations, and
+        allocating their results would cost as much as computing them.
+        """
+        length, n, batch, width = projected.shape
+        units = self.units
+        z = np.empty((n, batch, width), np.float32)
+        i, f, g, o = (z[..., k * units : (k + 1) * units] for k in range(4))
+        h, c = np.zeros((n, batch, units), np.float32), np.zeros((n, batch, units), np.float32)
+        h_next, c_next, tmp = (np.empty((n, batch, units), np.float32) for _ in range(3))
+        out = np.empty((length, n, batch, units), np.float32)
+        padded = not real.all()
+        if padded:  # the mask in each direction's reading order: (length, n, batch, 1)
+            keep = np.where(self.backwards[None, :, None], real.T[::-1, None, :], real.T[:, None, :])[..., None]
+            shown = (keep | self.repeat).astype(np.float32)
+        for t in range(length):
+            np.matmul(h, self.recurrent, out=z)
+            z += projected[t]
+            np.tanh(z, out=z)
+            z *= self.scale
+            z += self.offset
+            np.multiply(f, c, out=c_next)
+            np.multiply(i, g, out=tmp)
+            c_next += tmp
+            np.tanh(c_next, out=tmp)
+            np.multiply(o, tmp, out=h_next)
+            if padded:
+                np.copyto(c, c_next, where=keep[t])
+                np.copyto(h, h_next, where=keep[t])
+                np.multiply(h, shown[t], out=out[t])
+            else:
+                c, c_next, h, h_next = c_next, c, h_next, h
+                out[t] = h
+        return out
 
 
 def read_numpy_lstm(path: str | Path) -> NumpyLSTM:
