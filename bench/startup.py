@@ -11,6 +11,8 @@ Three parts, each in fresh processes:
 - server: ``gunicorn -c gunicorn.conf.py 'app:create_app()'`` with ``BRIEF_WORKERS`` workers
   (default 2): seconds from start until every worker has answered ``/api/ready``, then each
   worker's RSS, PSS and anonymous memory, and whether TensorFlow's library is mapped in it;
+- without_encoder: what a worker holds besides the encoder (the app's code, the LSTM, its card,
+  Punkt), in a fresh interpreter: the rest of a per-worker memory budget is the encoder's;
 - lstm: the served model's forward pass on the rows of real articles of ~150 sentences, one
   thread, p50/p99, beside the Keras model's TensorFlow graph and its XLA-compiled graph on the
   same rows (what the server used before ``app.core.numpy_lstm``).
@@ -71,6 +73,37 @@ STAGES = textwrap.dedent("""
         stage("XLA compile of the LSTM, 6 lengths")
 """)
 
+# Everything a worker holds but the encoder (the app's code, the LSTM, its card, Punkt), in a fresh
+# interpreter: what the encoder's runtime may add within a per-worker budget. This checkout only.
+WITHOUT_ENCODER = textwrap.dedent("""
+    import json, sys, time
+    started = time.perf_counter()
+    import numpy as np
+    import app.server.routes
+    from app.core.card import EncoderCard, load_model_with_card
+    from app.core.encoder import DIM
+    from app.core.features import FEATURES
+    from app.core.model_file import load_scoring_model
+    from app.core.scorer import predict_rows
+    from app.core.sentences import SentenceSplitter
+    from app.core.summarizer import featurize_articles
+    from app.settings import resolve
+    splitter = SentenceSplitter(resolve("models/nltk_data"))
+    card, model = load_model_with_card(resolve("models/brief.h5"), resolve("models/brief.json"), FEATURES,
+                                       EncoderCard.describe(), load_scoring_model)
+    sentences = splitter.split("Brief is starting. This sentence warms up the model. It is never shown.")
+    vectors = np.random.default_rng(0).normal(size=(len(sentences), DIM)).astype(np.float32)
+    predict_rows(model, featurize_articles([sentences], vectors))
+    memory = {}
+    for path, keys in (("/proc/self/status", ("VmRSS", "RssAnon")), ("/proc/self/smaps_rollup", ("Pss", "Pss_Anon"))):
+        for line in open(path):
+            key, _, value = line.partition(":")
+            if key in keys:
+                memory[key] = round(int(value.split()[0]) / 1024, 1)
+    print(json.dumps({"seconds": round(time.perf_counter() - started, 3), "memory_mb": memory,
+                      "tensorflow_loaded": "tensorflow" in sys.modules, "keras_loaded": "keras" in sys.modules}))
+""")
+
 IMPORT_ALONE = textwrap.dedent("""
     import sys, time
     started = time.perf_counter()
@@ -101,6 +134,14 @@ def import_alone(repo: Path, module: str) -> dict:
         return {"error": result.stderr.strip().splitlines()[-1]}
     seconds, anon = result.stdout.split()
     return {"seconds": float(seconds), "anon_rss_mb": float(anon)}
+
+
+def without_encoder() -> dict:
+    result = subprocess.run([sys.executable, "-c", WITHOUT_ENCODER], cwd=REPO, env={**os.environ, **ONE_THREAD},
+                            capture_output=True, text=True, timeout=300)
+    if result.returncode:
+        raise RuntimeError(result.stderr[-3000:])
+    return json.loads(result.stdout.splitlines()[-1])
 
 
 def worker_memory(pid: int) -> dict:
@@ -186,6 +227,8 @@ def main() -> None:
     result["server"] = measure_server(repo, 1 if args.quick else args.workers)
     print(f"server: {result['server']}")
     if repo == REPO:
+        result["without_encoder"] = without_encoder()
+        print(f"everything but the encoder: {result['without_encoder']}")
         result["lstm"] = measure_lstm(1 if args.quick else 10, 1 if args.quick else 5)
         print(f"lstm: {json.dumps(result['lstm'])}")
     result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
