@@ -8,8 +8,9 @@ or as an ``Average`` of such members. Anything else raises ``UnsupportedModel``,
 falls back to Keras. Scores agree with the Keras model to float32 rounding
 (``tests/test_numpy_lstm.py``: 1e-5 on the BBC test articles).
 
-Why not Keras on a lighter backend: the numpy backend has no masked RNN, and loading Keras at all
-costs a worker seconds and memory that a few matrix products do not need (docs/startup.md).
+Why not Keras on a lighter backend: Keras 3.15's numpy backend imports SciPy and JAX, and loading
+Keras at all costs a worker seconds and memory that a few matrix products do not need
+(docs/startup.md).
 """
 
 from __future__ import annotations
