@@ -69,8 +69,9 @@ STAGES = textwrap.dedent("""
     stage("LSTM (.h5), card, Punkt")
     summarizer.score_texts([service.WARM_UP_TEXT])
     stage("warm-up: one article scored")
-    if hasattr(summarizer.scorer, "compile"):  # the release before app.core.numpy_lstm compiled XLA graphs before ready
-        summarizer.scorer.compile()
+    scorer = getattr(summarizer, "scorer", None)
+    if hasattr(scorer, "compile"):  # the release before app.core.numpy_lstm compiled XLA graphs before ready
+        scorer.compile()
         stage("XLA compile of the LSTM, 6 lengths")
 """)
 

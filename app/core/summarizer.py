@@ -18,7 +18,7 @@ from app.core.encoder import SentenceEncoder
 from app.core.features import FEATURES, featurize
 from app.core.luhn import score_luhn
 from app.core.model_file import load_scoring_model
-from app.core.scorer import predict_rows, scorer_for
+from app.core.scorer import predict_rows
 from app.core.sentences import Sentence, SentenceSplitter
 
 METHODS = ("lstm", "luhn")
@@ -58,7 +58,6 @@ class Summarizer:
                                                      EncoderCard.describe(self.encoder.precision), load_scoring_model)
         self.input_dim = int(self.model.input_shape[0][-1])
         self.on_stage = on_stage
-        self.scorer = scorer_for(self.model)
 
     @property
     def model_id(self) -> str:
