@@ -24,7 +24,7 @@ def _articles(seed=0, lengths=(1, 4, 9, 30)):
     return [rng.normal(size=(n, DIM)).astype(np.float32) for n in lengths]
 
 
-def _trained(config: ModelConfig, seed: int) -> keras.Model:
+def _with_random_weights(config: ModelConfig, seed: int) -> keras.Model:
     """A tiny model with every weight random, so that none is at its initial value (a zero bias, say)."""
     model = build_model(config, DIM)
     rng = np.random.default_rng(seed)
@@ -38,7 +38,7 @@ def _trained(config: ModelConfig, seed: int) -> keras.Model:
     ModelConfig(units=8, layers=2, bidirectional=True),
 ], ids=["lstm", "bidirectional", "two-layers-bidirectional"])
 def test_a_saved_model_scores_as_keras_scores_it_padded_batches_included(tmp_path, config):
-    model = _trained(config, seed=1)
+    model = _with_random_weights(config, seed=1)
     model.save(tmp_path / "m.h5")
     numpy_lstm = read_numpy_lstm(tmp_path / "m.h5")
     x, mask = pad_rows(_articles(seed=2))  # lengths 1 to 30 in one batch: 29 padded steps for the shortest
@@ -46,8 +46,8 @@ def test_a_saved_model_scores_as_keras_scores_it_padded_batches_included(tmp_pat
 
 
 def test_an_average_of_models_scores_as_keras_scores_it(tmp_path):
-    members = [_trained(ModelConfig(units=8, bidirectional=True), seed) for seed in (1, 2)]
-    averaged = average_models(members + [_trained(ModelConfig(units=8), seed=3)])
+    members = [_with_random_weights(ModelConfig(units=8, bidirectional=True), seed) for seed in (1, 2)]
+    averaged = average_models(members + [_with_random_weights(ModelConfig(units=8), seed=3)])
     averaged.save(tmp_path / "average.h5")
     numpy_lstm = read_numpy_lstm(tmp_path / "average.h5")
     assert len(numpy_lstm.members) == 3
