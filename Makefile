@@ -58,7 +58,7 @@ evaluate: setup
 	$(BIN)/python -m training.evaluate $(EVAL_SETS) --by-source --json docs/results/evaluation.json --jobs 2
 
 # Benchmarks (bench/README.md): each writes bench/results/<name>.json; run them on an idle machine.
-BENCHMARKS := encoder latency throughput baselines training
+BENCHMARKS := encoder latency throughput baselines training startup
 
 bench: $(addprefix bench-,$(BENCHMARKS))
 

@@ -1,10 +1,11 @@
 """gunicorn settings for Brief: ``gunicorn -c gunicorn.conf.py 'app:create_app()'``.
 
-Each worker builds the app itself after the fork (no ``preload_app``): TensorFlow does not survive
-a fork, so the model, encoder and Punkt parameters are loaded once per worker, in the worker, and
-before it accepts its first connection (``create_app`` loads them): no request ever reaches a
-worker that is still loading. The application's own settings are read in ``app.create_app``;
-these are the server's.
+Each worker builds the app itself after the fork (no ``preload_app``): the encoder's runtime starts
+threads, which do not survive a fork, so the model, encoder and Punkt parameters are loaded once per
+worker, in the worker, and before it accepts its first connection (``create_app`` loads them): no
+request ever reaches a worker that is still loading. The app's code is imported here, in the master,
+before the fork (``PRELOADED``): the workers share those pages instead of each importing it again.
+The application's own settings are read in ``app.create_app``; these are the server's.
 
 Workers are replaced without a failed request: a recycled worker (``max_requests``) or an old one
 at a reload finishes the requests it holds (``graceful_timeout``), and at a reload (``kill -HUP``
@@ -12,6 +13,8 @@ of the master, the way to roll out a new model) the old workers keep serving unt
 are ready (``app.server.handover``).
 """
 
+import gc
+import importlib
 import os
 import random
 import shutil
@@ -69,6 +72,15 @@ if not settings.WORKERS_DIR:
     os.environ["BRIEF_WORKERS_DIR"] = tempfile.mkdtemp(prefix="brief-workers-")
 SHARED_FOLDERS = ("PROMETHEUS_MULTIPROC_DIR", "BRIEF_WORKERS_DIR")
 
+# The app's code, imported once in the master (after the variables above, which some of it reads at
+# import). It starts no thread and loads no model: each worker still loads its own after the fork.
+# So a reload (kill -HUP) loads a new model and new settings, not new code: restart for that.
+PRELOADED = ("app.server.routes", "app.server.error_handlers", "app.server.openapi", "app.server.auth",
+             "app.server.headers", "app.server.proxy", "app.server.rate_limits", "app.server.request_log",
+             "app.core.numpy_lstm", "h5py")
+for module in PRELOADED:
+    importlib.import_module(module)
+
 
 def on_starting(server):
     """Start from empty shared folders: values left by an earlier run would be counted again.
@@ -92,6 +104,12 @@ def on_reload(server):
     from app.server.handover import supervisor
 
     supervisor().retire_all()
+
+
+def pre_fork(server, worker):
+    """Keep the preloaded objects out of the collector's reach: its passes would write to (and so copy)
+    every page they sit on in each worker."""
+    gc.freeze()
 
 
 def post_fork(server, worker):

@@ -33,8 +33,7 @@ def main() -> None:
     from training.baselines import SUMY, sumy_picker
 
     summarizer = Summarizer(MODEL_PATH, CARD_PATH, NLTK_DATA, encoder=SentenceEncoder(cache_size=0))
-    summarizer.score_texts(["Warm up. The encoder and the LSTM trace their graphs on the first call."])
-    summarizer.scorer.compile()  # the XLA graphs the server builds before it is ready
+    summarizer.score_texts(["Warm up. The encoder traces its graph on the first call."])
     methods = {
         "brief_lstm": lambda text: summarizer.score_texts([text], "lstm"),
         "brief_luhn": lambda text: summarizer.score_texts([text], "luhn"),

@@ -31,7 +31,6 @@ MODEL_PATH = resolve(_settings.MODEL_PATH)
 CARD_PATH = resolve(_settings.CARD_PATH)
 # Article sizes the issue names, in sentences: (low, high) accepted around the target.
 SIZES = {"short": (8, 12), "medium": (26, 34), "long": (140, 160), "any": (5, 80)}
-COMPILED_LOG = "LSTM compiled with XLA"  # app.core.summarizer.ModelScorer.compile logs this
 
 
 def parse_args(description: str, extra=None) -> argparse.Namespace:
@@ -126,10 +125,8 @@ class Server:
     workers: int
     threads: int = 4
     tf_threads: int = 0  # 0: gunicorn.conf.py's default (cores / workers)
-    wait_compiled: bool = True  # --quick runs need not wait for the XLA graphs
     url: str = ""
     ready_seconds: float = 0.0  # start to every worker ready
-    compiled_seconds: float = 0.0  # start to every worker's XLA graphs built (the figures are taken after)
     process: subprocess.Popen | None = None
     log: Path = field(default_factory=lambda: Path(f"/tmp/brief-bench-{os.getpid()}-{time.monotonic_ns()}.log"))
 
@@ -143,18 +140,7 @@ class Server:
         self.process, self.url = start_gunicorn(self.log, env, app="bench.instrumented:create_app()")
         self._wait_ready(timeout=300)
         self.ready_seconds = time.perf_counter() - started
-        if self.wait_compiled:
-            self._wait_compiled(timeout=300)
-        self.compiled_seconds = time.perf_counter() - started
         return self
-
-    def _wait_compiled(self, timeout: float) -> None:
-        """Until every worker has logged that its XLA graphs are built (they compile before ready, so at once)."""
-        deadline = time.monotonic() + timeout
-        while self.log.read_text(errors="replace").count(COMPILED_LOG) < self.workers:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the LSTM's XLA compile did not finish:\n{self.log.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.2)
 
     def _wait_ready(self, timeout: float) -> None:
         wait_for_workers(self.url, self.workers, self.process, timeout, lambda: self.log.read_text(errors="replace"))

@@ -66,9 +66,8 @@ def main() -> None:
     pools = {size: articles(size, warm_up + n) for size, n in counts.items()}
     result = {"benchmark": "latency", "machine": machine(), "quick": args.quick, "workers": workers,
               "requests": counts, "sizes": {}}
-    with Server(workers=workers, wait_compiled=not args.quick) as server, requests.Session() as session:
+    with Server(workers=workers) as server, requests.Session() as session:
         result["ready_seconds"] = round(server.ready_seconds, 2)
-        result["xla_compiled_seconds"] = round(server.compiled_seconds, 2)
         for size, texts in pools.items():
             for text in texts[:warm_up]:
                 post(session, server.url, text)

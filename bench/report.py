@@ -17,7 +17,7 @@ def load(name: str) -> dict:
 
 def rows() -> list[tuple[str, str, str]]:
     """(target, measured, met?) for each target whose benchmark has results."""
-    latency, throughput = load("latency"), load("throughput")
+    latency, throughput, startup = load("latency"), load("throughput"), load("startup")
     out = []
     if latency:
         ratios = {size: s["lstm"]["latency_over_encode_p50"] for size, s in latency["sizes"].items()}
@@ -47,6 +47,13 @@ def rows() -> list[tuple[str, str, str]]:
         rss = max(max(w["peak_rss_mb"] for w in s["rss_after_load"]) for s in throughput["servers"])
         out.append(("Ready within 20 s of start", f"{ready:.1f} s (slowest server start)", "yes" if ready <= 20 else "no"))
         out.append(("Each worker < 1.5 GB RSS", f"peak {rss:.0f} MB", "yes" if rss < 1536 else "no"))
+    if startup:
+        server = startup["server"]
+        pss = max(w["Pss"] for w in server["worker_memory_mb"])
+        out.append((f"Ready (every worker answering /api/ready) <= 5 s with 2 workers (issue 31)",
+                    f"{server['ready_seconds']:.1f} s with {server['workers']}", "yes" if server["ready_seconds"] <= 5 else "no"))
+        out.append(("PSS per worker <= 600 MB (issue 31; after ready, bench.startup)", f"largest {pss:.0f} MB",
+                    "yes" if pss <= 600 else "no"))
     return out
 
 

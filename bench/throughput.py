@@ -91,9 +91,8 @@ def main() -> None:
     reference = result["encoder_alone_2_threads"]["sentences_per_s"]
     for workers in worker_counts:
         pool = itertools.cycle(texts)  # cycling back only happens in --quick
-        with Server(workers=workers, wait_compiled=not args.quick) as server:
+        with Server(workers=workers) as server:
             run = {"workers": workers, "ready_seconds": round(server.ready_seconds, 2),
-                   "xla_compiled_seconds": round(server.compiled_seconds, 2),
                    "rss_after_ready": [memory_mb(p) for p in server.worker_pids()], "points": []}
             for n in clients:
                 run["points"].append(load(server.url, pool, n, seconds))

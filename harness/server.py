@@ -18,11 +18,13 @@ from typing import Callable
 REPO = Path(__file__).resolve().parent.parent
 
 
-def start_gunicorn(log: Path, env: dict[str, str | None], app: str = "app:create_app()") -> tuple[subprocess.Popen, str]:
+def start_gunicorn(log: Path, env: dict[str, str | None], app: str = "app:create_app()", repo: Path = REPO,
+                   python: str = sys.executable) -> tuple[subprocess.Popen, str]:
     """``gunicorn -c gunicorn.conf.py APP`` on a free loopback port, output to ``log``; returns it and its URL.
 
     ``env`` is laid over this process's environment (``BRIEF_WORKERS``, ...); a ``None`` value removes
     a variable. The server is in a session of its own, so signals to the caller do not reach it.
+    ``repo``: the checkout it serves (``bench.startup`` measures an older one beside this).
     """
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -30,8 +32,8 @@ def start_gunicorn(log: Path, env: dict[str, str | None], app: str = "app:create
     merged = {**os.environ, "BRIEF_BIND": f"127.0.0.1:{port}", "TF_CPP_MIN_LOG_LEVEL": "3", **env}
     merged = {k: v for k, v in merged.items() if v is not None}
     with open(log, "wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", app],
-                                   cwd=REPO, env=merged, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen([python, "-m", "gunicorn", "-c", "gunicorn.conf.py", app],
+                                   cwd=repo, env=merged, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     return process, f"http://127.0.0.1:{port}"
 
 
@@ -49,13 +51,15 @@ def child_pids(parent: int) -> list[int]:
 
 
 def memory_mb(pid: int) -> dict:
-    """Resident memory now and at its peak (VmRSS, VmHWM), in MB."""
+    """Resident memory now and at its peak (VmRSS, VmHWM), and its proportional share (PSS: pages shared
+    with the master and the other workers count a share each), in MB."""
     status = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            status[key] = round(int(value.split()[0]) / 1024, 1)
-    return {"rss_mb": status.get("VmRSS"), "peak_rss_mb": status.get("VmHWM")}
+    for path in (f"/proc/{pid}/status", f"/proc/{pid}/smaps_rollup"):
+        for line in Path(path).read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM", "Pss"):
+                status[key] = round(int(value.split()[0]) / 1024, 1)
+    return {"rss_mb": status.get("VmRSS"), "peak_rss_mb": status.get("VmHWM"), "pss_mb": status.get("Pss")}
 
 
 def wait_for_workers(url: str, workers: int, process: subprocess.Popen | None, timeout: float,

@@ -117,6 +117,10 @@ def workers_rss(master: int) -> dict[int, float]:
     return {pid: round(rss_mb(pid), 1) for pid in child_pids(master)}
 
 
+def workers_pss(master: int) -> dict[int, float]:
+    return {pid: memory_mb(pid)["pss_mb"] for pid in child_pids(master)}
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return 0.0
@@ -262,13 +266,13 @@ def check_budgets(lines: list[dict], rate_limit: str) -> dict:
 
 def soak(url: str, master: int, clients: int, duration: float, max_requests: int, timeout: float, seed: int,
          keys: list[str] | None = None) -> dict:
-    rss_ready = workers_rss(master)
+    rss_ready, pss_ready = workers_rss(master), workers_pss(master)
     # Warm-up: every kind of request a few times, so each worker has traced every padded length it will see.
     warm = run_load(url, clients=4, duration=60, max_requests=4 * len(request_mix(bool(keys))), timeout=timeout,
                     seed=seed + 1000, keys=keys)
     rss_start = workers_rss(master)
     load = run_load(url, clients, duration, max_requests, timeout, seed, keys)
-    rss_end = workers_rss(master)
+    rss_end, pss_end = workers_rss(master), workers_pss(master)
     growth = {str(pid): round(100 * (rss_end[pid] - rss_start[pid]) / rss_start[pid], 2)
               for pid in rss_start if pid in rss_end}
     total_start, total_end = sum(rss_start.values()), sum(rss_end.values())
@@ -281,6 +285,7 @@ def soak(url: str, master: int, clients: int, duration: float, max_requests: int
                    "growth_percent_by_worker": growth,
                    "growth_percent_total": round(100 * (total_end - total_start) / total_start, 2) if total_start else None,
                    "workers_replaced": sorted(set(rss_start) ^ set(rss_end))},
+        "pss_mb": {"after_ready": pss_ready, "end": pss_end},
     }
 
 

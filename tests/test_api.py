@@ -305,19 +305,6 @@ def test_the_same_article_always_gets_the_same_scores(server):
 
 
 @slow
-def test_a_worker_declares_itself_ready_only_after_its_xla_graphs_are_built():
-    # Until they are, one article is scored by the plain graph, then by the XLA one: they agree to
-    # about 1e-7, which the 6-decimal scores can show. So the same article could get two answers.
-    from app.server.service import BriefService
-
-    service = BriefService(ROOT / "models/brief.h5", ROOT / "models/brief.json", ROOT / "models/nltk_data",
-                           max_sentences=500, xla=True)
-    service.load()
-    assert service.reason == "ready"
-    assert service.summarizer.scorer.compiled.is_set()
-
-
-@slow
 def test_batch_results_come_back_in_order_and_match_single_requests(server):
     samples = load_samples()
     articles = [{"text": ARTICLE, "title": "bridge"}] + [{"text": s["text"], "title": s["title"]} for s in samples]

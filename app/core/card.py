@@ -14,7 +14,7 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -171,10 +171,13 @@ def score_histogram(scores: np.ndarray) -> dict:
 
 
 def load_model_with_card(model_path: str | Path, card_path: str | Path, features: Sequence[str],
-                         encoder: EncoderCard) -> tuple[ModelCard, Any]:
+                         encoder: EncoderCard, load: Callable[..., Any] = load_keras_model) -> tuple[ModelCard, Any]:
     """The saved LSTM and its card, checked as serving checks them: the ``.h5``'s sha256 against the
-    card, then (``ModelCard.validate``) the featurizer and the encoder it would be fed by."""
+    card, then (``ModelCard.validate``) the featurizer and the encoder it would be fed by.
+
+    ``load(path, sha256)``: Keras (training averages and fits the models it loads), or serving's
+    ``app.core.model_file.load_scoring_model``."""
     card = ModelCard.read(card_path)
-    model = load_keras_model(model_path, card.model_sha256)
+    model = load(model_path, card.model_sha256)
     card.validate(int(model.input_shape[0][-1]), features, encoder)
     return card, model

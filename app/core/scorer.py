@@ -1,36 +1,29 @@
 """The LSTM's forward pass: articles' rows -> one score per sentence, batched by length.
 
-The compiled graphs are cached per model (``scorer_for``), in a weak mapping, so that a discarded
-model takes its graphs with it.
+Serving's model is ``app.core.numpy_lstm.NumpyLSTM``, its own forward pass. A Keras model
+(training, evaluation, or serving an architecture the NumPy pass does not read) goes through a
+``ModelScorer``, cached per model in a weak mapping, so that a discarded model takes its graph with it.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
 import weakref
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from app.core.batching import bucket_length, pad_rows
+from app.core.numpy_lstm import NumpyLSTM
 
-# One article at a time is scored by XLA-compiled graphs padded to these lengths (ModelScorer).
-XLA_LENGTHS = (16, 32, 64, 96, 160, 256)
-
-log = logging.getLogger(__name__)
+Forward = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (x (batch, length, dim), mask (batch, length)) -> (batch, length, 1)
 
 
 class ModelScorer:
-    """The model's forward pass ``(x, mask) -> (batch, length, 1)``, without Keras predict overheads.
+    """A Keras model's forward pass ``(x, mask) -> (batch, length, 1)``, without Keras predict overheads.
 
-    Under TensorFlow: one graph whose signature leaves batch and length open (traced once, so a new
-    article length never retraces it), and for one article at a time, XLA-compiled graphs at the
-    ``XLA_LENGTHS`` once ``compile`` has built them. At batch 1 the LSTM's time is op dispatch per
-    step, which XLA fuses away (3x faster). A compile takes seconds; until ``compile`` has run, the plain
-    graph answers. The two agree to about 1e-7, not bit for bit, so the server compiles before it
-    declares itself ready (``app.server.service``): then one article always takes the same graph.
+    Under TensorFlow: one graph whose signature leaves batch and length open, traced once, so a
+    new article length never retraces it. (XLA-compiled graphs per length were 2x faster at batch 1
+    but cost 11 s and 160 MB per worker before ready; the NumPy pass beats both: docs/startup.md.)
     """
 
     def __init__(self, model):
@@ -38,8 +31,6 @@ class ModelScorer:
 
         self._model = weakref.ref(model)  # the scorer cache must not keep a discarded model alive
         self.dim = int(model.input_shape[0][-1])
-        self.compiled = threading.Event()  # set when every XLA length is compiled
-        self._xla_ready: set[int] = set()
         self._tensorflow = keras.backend.backend() == "tensorflow"
         if self._tensorflow:
             import tensorflow as tf
@@ -49,37 +40,20 @@ class ModelScorer:
 
             spec = [tf.TensorSpec((None, None, self.dim), tf.float32), tf.TensorSpec((None, None), tf.float32)]
             self._graph = tf.function(forward, input_signature=spec)
-            self._xla = {n: tf.function(forward, jit_compile=True) for n in XLA_LENGTHS}
 
     def __call__(self, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
         if not self._tensorflow:  # e.g. training under JAX
             return np.asarray(self._model().predict_on_batch([x, mask]))
-        length = next((n for n in XLA_LENGTHS if n >= x.shape[1]), None)
-        if len(x) > 1 or length not in self._xla_ready:
-            return self._graph(x, mask).numpy()
-        padded, padded_mask = np.zeros((1, length, self.dim), np.float32), np.zeros((1, length), np.float32)
-        padded[:, : x.shape[1]], padded_mask[:, : x.shape[1]] = x, mask
-        return self._xla[length](padded, padded_mask).numpy()[:, : x.shape[1]]
-
-    def compile(self) -> None:
-        """XLA-compile the one-article graphs, shortest first (each is used as soon as it is built)."""
-        if self._tensorflow:
-            started = time.perf_counter()
-            for length in XLA_LENGTHS:
-                mask = np.zeros((1, length), np.float32)
-                mask[0, 0] = 1.0
-                self._xla[length](np.zeros((1, length, self.dim), np.float32), mask)
-                self._xla_ready.add(length)
-            log.info("LSTM compiled with XLA for one article of up to %d sentences in %.1f s",
-                     XLA_LENGTHS[-1], time.perf_counter() - started)
-        self.compiled.set()
+        return self._graph(x, mask).numpy()
 
 
 _scorers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def scorer_for(model) -> ModelScorer:
-    """The model's ``ModelScorer``, made on first use."""
+def scorer_for(model) -> Forward:
+    """The model's forward pass: a ``NumpyLSTM`` is its own; a Keras model's ``ModelScorer`` is made on first use."""
+    if isinstance(model, NumpyLSTM):
+        return model
     scorer = _scorers.get(model)
     if scorer is None:
         scorer = _scorers[model] = ModelScorer(model)

@@ -18,10 +18,11 @@ from app.core.card import EncoderCard, load_model_with_card
 from app.core.encoder import SentenceEncoder
 from app.core.features import FEATURES, featurize
 from app.core.luhn import score_luhn
+from app.core.model_file import load_scoring_model
 from app.core.options import MODELS, Options
 from app.core.probes import prove_encoder
 from app.core.ranking import pick
-from app.core.scorer import predict_rows, scorer_for
+from app.core.scorer import predict_rows
 from app.core.sentences import Sentence, SentenceSplitter
 
 STAGES = ("split", "encode", "featurize", "lstm")  # what ``on_stage`` hears of
@@ -60,10 +61,9 @@ class Summarizer:
         self.splitter = SentenceSplitter(nltk_data)
         self.encoder = encoder or SentenceEncoder()
         self.card, self.model = load_model_with_card(model_path, card_path, FEATURES,
-                                                     EncoderCard.describe(self.encoder.precision))
+                                                     EncoderCard.describe(self.encoder.precision), load_scoring_model)
         prove_encoder(self.encoder, self.card.encoder)  # may fall back to float32, or refuse (EncoderError)
         self.on_stage = on_stage
-        self.scorer = scorer_for(self.model)
 
     @property
     def model_id(self) -> str:

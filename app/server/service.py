@@ -31,13 +31,11 @@ class BriefService:
     """The model of one worker; until it is loaded and warmed up, ``reason`` says why not (loading, or the error)."""
 
     def __init__(self, model_path: Path, card_path: Path, nltk_data: Path, max_sentences: int,
-                 fetch_policy: FetchPolicy | None = None, xla: bool = True,
+                 fetch_policy: FetchPolicy | None = None,
                  workers_dir: Path | None = None, on_stage: Callable[[str, float], None] | None = None):
-        """``fetch_policy``: what URLs may be fetched, or None where fetching is off; ``xla``: XLA-compile
-        the LSTM's one-article graphs (``app.core.scorer``) before declaring ready; ``on_stage``: see
+        """``fetch_policy``: what URLs may be fetched, or None where fetching is off; ``on_stage``: see
         ``Summarizer``; ``workers_dir``: where the workers of one server record what they serve."""
         self.paths = (model_path, card_path, nltk_data)
-        self.xla = xla
         self.max_sentences = max_sentences
         self.fetch_policy = fetch_policy
         self.workers_dir = workers_dir  # where the workers of one server record what they serve
@@ -57,15 +55,10 @@ class BriefService:
             self.load()
 
     def load(self) -> None:
-        """Load the model, encoder and splitter, run one warm-up prediction, compile, then declare ready."""
+        """Load the model, encoder and splitter, run one warm-up prediction, then declare ready."""
         try:
             summarizer = Summarizer(*self.paths, on_stage=self.on_stage)
             summarizer.score_texts([WARM_UP_TEXT])
-            if self.xla:
-                # Before ready, not in the background: a request must never be scored by the plain
-                # graph while the XLA one compiles, or the same article's scores could differ by a
-                # float rounding (about 1e-7) depending on when it arrived.
-                summarizer.scorer.compile()
         except (ModelFileError, EncoderError, OSError) as e:
             self.reason = f"model not loaded: {e}"
             log.error("Brief cannot serve: %s", self.reason)
