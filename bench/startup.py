@@ -32,8 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import REPO, articles, machine, parse_args, percentiles, write_result
-from tests.server import child_pids, start_gunicorn, stop, wait_for_workers
+from bench.common import REPO, articles, parse_args, percentiles, write_result
+from harness.machine import machine
+from harness.server import child_pids, start_gunicorn, stop, wait_for_workers
 
 XLA_LENGTHS = (16, 32, 64, 96, 160, 256)  # the one-article programs the server compiled before ready until f45bfa8
 ONE_THREAD = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1",
