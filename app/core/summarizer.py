@@ -17,8 +17,10 @@ import numpy as np
 from app.core.card import EncoderCard, load_model_with_card
 from app.core.encoder import SentenceEncoder
 from app.core.features import FEATURES, featurize
+from app.core.filters import avoided
+from app.core.keywords import KeyPhrase, key_phrases
 from app.core.luhn import score_luhn
-from app.core.options import MODELS, Options
+from app.core.options import MODELS, Budget, Options
 from app.core.ranking import pick
 from app.core.scorer import predict_rows, scorer_for
 from app.core.sentences import Sentence, SentenceSplitter
@@ -46,6 +48,8 @@ class ScoredArticle:
     timings: dict[str, float] = field(default_factory=dict)
     highlights: list[int] = field(default_factory=list)  # sentence indices, in document order
     model: str = ""  # the model card's id for the LSTM, else the other model's name ("luhn")
+    budget: Budget | None = None  # the budget the highlights were picked within, where one other than top was asked
+    keywords: list[KeyPhrase] | None = None  # the key phrases, where asked for
 
 
 class Summarizer:
@@ -85,18 +89,26 @@ class Summarizer:
         return sentences
 
     def highlight(self, articles: Sequence[list[Sentence]], options: Options) -> list[ScoredArticle]:
-        """Score articles already split by ``split`` (encoded together) and pick each one's highlights.
+        """Score articles already split by ``split`` (encoded together) and pick each one's highlights
+        within the options' budget, never a sentence their filters avoid.
 
         The LSTM's highlights follow the pick rule and length weighting chosen with it on validation
-        (its card); Luhn's baseline takes its top K as they are.
+        (its card); Luhn's baseline takes its best as they are.
         """
         scored = self.score_sentences(articles, options.model)
         lstm = options.model == "lstm"
         rule, length_exponent = (self.pick_rule, self.length_exponent) if lstm else ("top", 0.0)
         for article in scored:
+            texts = [s.text for s in article.sentences]
             article.model = self.model_id if lstm else options.model
-            article.highlights = pick(article.scores, [s.text for s in article.sentences], options.top, rule,
-                                      length_exponent)
+            article.highlights = pick(article.scores, texts, options.budget, rule, length_exponent,
+                                      skip=avoided(texts, options.avoid))
+            if options.budget.unit != "top":
+                article.budget = options.budget
+            if options.keywords:
+                started = time.perf_counter()
+                article.keywords = key_phrases(texts, article.scores, options.keywords)
+                article.timings["keywords"] = time.perf_counter() - started
         return scored
 
     def highlight_texts(self, texts: Sequence[str], options: Options) -> list[ScoredArticle]:
