@@ -99,9 +99,9 @@ def configure_highlight(parser: argparse.ArgumentParser) -> None:
 
 def add_option_arguments(parser: argparse.ArgumentParser) -> None:
     """The API's options (``app.api.schema.RequestOptions``) as flags of the same names."""
-    parser.add_argument("--top", type=positive_int,
-                        help=f"how many highlights (default {Settings.DEFAULT_TOP}, unless another budget is given)")
-    budgets = parser.add_mutually_exclusive_group()
+    budgets = parser.add_mutually_exclusive_group()  # one budget at most
+    budgets.add_argument("--top", type=positive_int,
+                         help=f"how many highlights (default {Settings.DEFAULT_TOP}, unless another budget is given)")
     budgets.add_argument("--words", type=positive_int, help="instead of --top: the best highlights whose words "
                          "together fit in this many (at least one)")
     budgets.add_argument("--chars", type=positive_int, help="instead of --top: the same in characters")
