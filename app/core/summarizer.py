@@ -25,7 +25,8 @@ from app.core.ranking import pick
 from app.core.scorer import predict_rows, scorer_for
 from app.core.sentences import Sentence, SentenceSplitter
 
-STAGES = ("split", "encode", "featurize", "lstm")  # what ``on_stage`` hears of
+STAGES = ("split", "encode", "featurize", "lstm", "keywords")  # what ``on_stage`` hears of (keywords: where asked)
+SCORING_STAGES = ("encode", "featurize", "lstm")  # timed once per ``score_sentences`` call
 
 
 def featurize_articles(articles: Sequence[list[Sentence]], vectors: np.ndarray) -> list[np.ndarray]:
@@ -109,6 +110,8 @@ class Summarizer:
                 started = time.perf_counter()
                 article.keywords = key_phrases(texts, article.scores, options.keywords)
                 article.timings["keywords"] = time.perf_counter() - started
+                if self.on_stage:
+                    self.on_stage("keywords", article.timings["keywords"])
         return scored
 
     def highlight_texts(self, texts: Sequence[str], options: Options) -> list[ScoredArticle]:
@@ -148,6 +151,6 @@ class Summarizer:
         for article in scored:
             article.timings = {"encode": t2 - t1, "featurize": t_features - t2, "lstm": t3 - t_features}
         if self.on_stage and scored:  # one figure per call, for all its articles
-            for stage in STAGES[1:]:
+            for stage in SCORING_STAGES:
                 self.on_stage(stage, scored[0].timings[stage])
         return scored
