@@ -43,38 +43,40 @@ class Candidate:
 
 
 def find_candidates(sentences: Sequence[str]) -> dict[str, Candidate]:
-    """Every phrase of 1-3 words with no stop word, number or punctuation in it, by its lower-cased form."""
+    """Every phrase of 1-3 words with no stop word, number or punctuation in it, by its lower-cased words."""
     stop = stop_words()
     found: dict[str, Candidate] = {}
     for index, sentence in enumerate(sentences):
         for chunk in _chunks(sentence, stop):
             for n in range(1, MAX_WORDS + 1):
-                for start in range(len(chunk) - n + 1):
-                    words = chunk[start : start + n]
-                    spelling = " ".join(words)
-                    candidate = found.setdefault(spelling.lower(), Candidate())
+                for first in range(len(chunk) - n + 1):
+                    words = chunk[first : first + n]
+                    key = " ".join(sentence[start:end] for start, end in words).lower()
+                    spelling = " ".join(sentence[words[0][0] : words[-1][1]].split())  # as written ("high-speed")
+                    candidate = found.setdefault(key, Candidate())
                     candidate.spellings[spelling] += 1
                     candidate.sentences.append(index)
     return found
 
 
-def _chunks(sentence: str, stop: frozenset[str]) -> list[list[str]]:
-    """Runs of content words of a sentence: a stop word, a number or punctuation ends a run."""
-    chunks: list[list[str]] = [[]]
+def _chunks(sentence: str, stop: frozenset[str]) -> list[list[tuple[int, int]]]:
+    """Runs of content words of a sentence, as (start, end) offsets: a stop word, a number or punctuation
+    ends a run."""
+    chunks: list[list[tuple[int, int]]] = [[]]
     end = 0
     for match in _TOKEN.finditer(sentence):
-        word = match.group()
         if not _JOINS.fullmatch(sentence[end : match.start()]):
             chunks.append([])
         end = match.end()
+        word = match.group()
         possessive = _POSSESSIVE.search(word)
         if possessive:
             word = word[: possessive.start()]
         if word.lower() in stop or len(word) < 2 or any(c.isdigit() for c in word):
             chunks.append([])
             continue
-        chunks[-1].append(word)
-        if possessive:  # "Obama's plan": "Obama", not "Obama plan"
+        chunks[-1].append((match.start(), match.start() + len(word)))
+        if possessive:  # "Obama's plan": "Obama", not "Obama's plan"
             chunks.append([])
     return [c for c in chunks if c]
 
