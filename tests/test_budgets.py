@@ -74,6 +74,7 @@ def test_a_ratio_is_the_share_of_sentences_rounded_up():
     assert pick(scores, list("abcde"), Budget("ratio", 0.5)) == [1, 3, 4]  # ceil(2.5) = 3
     assert pick(scores, list("abcde"), Budget("ratio", 0.01)) == [1]
     assert pick(scores, list("abcde"), Budget("ratio", 1.0)) == [0, 1, 2, 3, 4]
+    assert Budget("ratio", 0.3).count(10) == 3  # not 4, as ceil(0.3 * 10) in floating point would say
 
 
 def test_quotations_questions_and_exclamations_are_recognized():

@@ -24,7 +24,7 @@ class Budget:
         if self.unit == "top":
             return int(self.limit)
         if self.unit == "ratio":
-            return math.ceil(self.limit * n_sentences)
+            return math.ceil(round(self.limit * n_sentences, 9))  # 0.3 x 10 is 3, not 3.0000000000000004
         return None
 
     def size(self, sentence: str) -> int:
