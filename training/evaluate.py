@@ -10,6 +10,7 @@ them in document order.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import time
@@ -149,6 +150,16 @@ BUDGET_BASELINES = ("lead", "luhn", "textrank")  # what ``--words`` compares wit
 def textrank_scores(sentences: Sequence[str]) -> np.ndarray:
     """sumy's TextRank rating of each sentence (what its top-K takes the best of)."""
     from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
+
+    summarizer, tokenizer = _textrank()
+    objects = [Sentence(s, tokenizer) for s in sentences]
+    ratings = summarizer.rate_sentences(ObjectDocumentModel([Paragraph(objects)]))
+    return np.array([ratings[o] for o in objects], dtype=np.float64)
+
+
+@functools.cache
+def _textrank():
+    """sumy's TextRank summarizer and word tokenizer, made once (a Tokenizer loads Punkt's parameters)."""
     from sumy.nlp.stemmers import Stemmer
     from sumy.nlp.tokenizers import Tokenizer
     from sumy.summarizers.text_rank import TextRankSummarizer
@@ -157,9 +168,7 @@ def textrank_scores(sentences: Sequence[str]) -> np.ndarray:
     _sumy_picker("textrank")  # makes sure sumy's tokenizer has its Punkt parameters
     summarizer = TextRankSummarizer(Stemmer("english"))
     summarizer.stop_words = get_stop_words("english")
-    objects = [Sentence(s, Tokenizer("english")) for s in sentences]
-    ratings = summarizer.rate_sentences(ObjectDocumentModel([Paragraph(objects)]))
-    return np.array([ratings[o] for o in objects], dtype=np.float64)
+    return summarizer, Tokenizer("english")
 
 
 def lead_within(sentences: Sequence[str], budget: Budget) -> list[int]:
