@@ -54,8 +54,13 @@ $(NEWS_MEMBER): | setup
 # The test sets, each per source as well: never used to choose anything.
 EVAL_SETS := --data bbc:test --data cnndm:validation --data 'cnndm:validation_lowercased[-1000:]' --data 'inshorts:news_summary[:500]'
 
+# Then the same sets under a budget of 75 words (Brief, the lead sentences that fit, Luhn's and TextRank's best
+# that fit), and the key phrases against the summaries' words next to YAKE and TF-IDF (docs/budgets.md).
 evaluate: setup
 	$(BIN)/python -m training.evaluate $(EVAL_SETS) --by-source --json docs/results/evaluation.json --jobs 2
+	$(BIN)/python -m training.evaluate $(EVAL_SETS) --by-source --words 75 --baselines lead,luhn,textrank \
+		--json docs/results/evaluation-words75.json --jobs 2
+	$(BIN)/python -m training.keyphrase_evaluation $(EVAL_SETS) --methods brief,tfidf,yake --json docs/results/keyphrases.json
 
 # Benchmarks (bench/README.md): each writes bench/results/<name>.json; run them on an idle machine.
 BENCHMARKS := encoder latency throughput baselines training startup

@@ -92,10 +92,14 @@ def local_highlighter(fetch_any_address: bool = False):
     return Highlighter(summarizer, settings.MAX_SENTENCES, fetch)
 
 
-def highlight(document: str, top: int | None = None, model: str | None = None, title: str | None = None) -> dict:
+def highlight(document: str, top: int | None = None, model: str | None = None, title: str | None = None, *,
+              words: int | None = None, chars: int | None = None, ratio: float | None = None,
+              avoid: list[str] | str | None = None, keywords: int | None = None) -> dict:
     """Score one article, plain text or a web page's HTML (told apart as ``brief highlight`` does), in this process.
 
     The options are the API's (``app.api.schema.RequestOptions``); unset, they take the service's defaults.
+    At most one budget: ``top``, ``words``, ``chars`` or ``ratio``; ``avoid`` a list (or comma-separated) of
+    quotes, questions, exclamations; ``keywords`` how many key phrases to add.
 
     Returns what ``POST /api/evaluate`` answers, as a dict; bad input raises ``app.errors.APIError``
     (its ``status``, ``code`` and ``message`` are the API's). The model loads on the first call.
@@ -105,8 +109,9 @@ def highlight(document: str, top: int | None = None, model: str | None = None, t
     from app.ingest.extraction import looks_like_html
 
     article = read_article({"html" if looks_like_html(document) else "text": document, "title": title})
-    request = EvaluateRequest([article], read_options({"top": top, "model": model},
-                                                           Options(top=Settings.load().DEFAULT_TOP)), batch=False)
+    options = read_options({"top": top, "model": model, "words": words, "chars": chars, "ratio": ratio,
+                            "avoid": avoid, "keywords": keywords}, Options(top=Settings.load().DEFAULT_TOP))
+    request = EvaluateRequest([article], options, batch=False)
     return local_highlighter().highlight(request)[0].model_dump(exclude_unset=True)
 
 

@@ -3,6 +3,7 @@
     brief highlight article.html https://example.com/story -    # files, URLs and stdin, text or HTML
     brief highlight --json --top 3 --model luhn *.txt            # one JSON line per input
     brief highlight --server http://localhost:8000 story.txt     # a running service scores it
+    brief highlight --words 75 --avoid quotes,questions --keywords 5 story.txt   # a word budget, filters, key phrases
     brief serve --port 8000                                      # gunicorn, as `make serve` runs it
     brief keys new news-desk                                     # an API key, and its line for the keys file
     brief train ... / brief evaluate ...                         # python -m training.train / training.evaluate
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from app.core.options import MODELS
+from app.core.options import AVOID, MAX_KEYWORDS, MODELS
 from app.settings import ROOT, Settings
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
@@ -98,20 +99,57 @@ def configure_highlight(parser: argparse.ArgumentParser) -> None:
 
 def add_option_arguments(parser: argparse.ArgumentParser) -> None:
     """The API's options (``app.api.schema.RequestOptions``) as flags of the same names."""
-    parser.add_argument("--top", type=positive_int, default=Settings.DEFAULT_TOP,
-                        help="how many highlights (default %(default)s)")
+    budgets = parser.add_mutually_exclusive_group()  # one budget at most
+    budgets.add_argument("--top", type=positive_int,
+                         help=f"how many highlights (default {Settings.DEFAULT_TOP}, unless another budget is given)")
+    budgets.add_argument("--words", type=positive_int, help="instead of --top: the best highlights whose words "
+                         "together fit in this many (at least one)")
+    budgets.add_argument("--chars", type=positive_int, help="instead of --top: the same in characters")
+    budgets.add_argument("--ratio", type=share, help="instead of --top: this share of the sentences (0 < R <= 1), "
+                         "rounded up")
+    parser.add_argument("--avoid", type=kinds, metavar=",".join(AVOID),
+                        help="never highlight these kinds of sentence (comma-separated; they are still scored)")
+    parser.add_argument("--keywords", type=keyword_count, metavar=f"0-{MAX_KEYWORDS}",
+                        help="add this many key phrases (default 0)")
     parser.add_argument("--model", choices=MODELS, default="lstm",
                         help="the trained LSTM (default) or Luhn's method")
 
 
 def option_fields(args: argparse.Namespace) -> dict:
-    """The options the flags set, as the API's JSON fields (None: unset)."""
-    return {"top": args.top, "model": args.model}
+    """The options the flags set, as the API's JSON fields (None: unset). Without any budget, --top's default."""
+    budgets = {"top": args.top, "words": args.words, "chars": args.chars, "ratio": args.ratio}
+    if all(value is None for value in budgets.values()):
+        budgets["top"] = Settings.DEFAULT_TOP
+    return {**budgets, "model": args.model, "avoid": args.avoid, "keywords": args.keywords}
 
 
 def positive_int(value: str) -> int:
     if not value.isdigit() or int(value) < 1:
         raise argparse.ArgumentTypeError(f"must be a positive whole number, not {value!r}")
+    return int(value)
+
+
+def share(value: str) -> float:
+    try:
+        ratio = float(value)
+    except ValueError:
+        ratio = float("nan")
+    if not 0 < ratio <= 1:
+        raise argparse.ArgumentTypeError(f"must be a number above 0 and at most 1, not {value!r}")
+    return ratio
+
+
+def kinds(value: str) -> list[str]:
+    given = [kind.strip() for kind in value.split(",") if kind.strip()]
+    unknown = [kind for kind in given if kind not in AVOID]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"choose from {','.join(AVOID)}, not {','.join(unknown)}")
+    return given
+
+
+def keyword_count(value: str) -> int:
+    if not value.isdigit() or int(value) > MAX_KEYWORDS:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {MAX_KEYWORDS}, not {value!r}")
     return int(value)
 
 
@@ -192,7 +230,10 @@ def format_highlights(result: dict, name: str | None, first: bool) -> str:
     by_index = {s["index"]: s for s in result["scored_article_sentences"]}
     head = result.get("title") or "Untitled"
     lines = ([] if first else [""]) + ([f"== {name}"] if name else [])
-    lines += [head, f"{len(by_index)} sentences · scored by {result['model']}", "", "Top Highlights"]
+    lines += [head, f"{len(by_index)} sentences · scored by {result['model']}"]
+    if result.get("keywords"):
+        lines.append("Key phrases: " + ", ".join(k["phrase"] for k in result["keywords"]))
+    lines += ["", "Top Highlights"]
     for index in result["highlights"]:
         s = by_index[index]
         lines.append(f"  score {s['score']:.2f} · {s['scroll']:5.1f}%  {s['sent']}")

@@ -44,6 +44,10 @@ ERROR_CODES = {
     "invalid_request": ErrorCode(422, "a field is missing, unknown or of the wrong type"),
     "invalid_top": ErrorCode(422, "top is not a positive whole number"),
     "unknown_model": ErrorCode(422, "model is neither lstm nor luhn"),
+    "invalid_budget": ErrorCode(422, "more than one of top, words, chars and ratio, or words/chars not a positive whole "
+                                     "number, or ratio not in (0, 1]"),
+    "invalid_avoid": ErrorCode(422, "avoid names something other than quotes, questions and exclamations"),
+    "invalid_keywords": ErrorCode(422, "keywords is not a whole number from 0 to 30"),
     # web pages and URLs (app/ingest/)
     "no_article_text": ErrorCode(422, "no article text was found in the page"),
     "page_too_large": ErrorCode(413, "a page over 10,000 HTML elements, or a fetched one over FETCH_MAX_BYTES"),

@@ -2,8 +2,8 @@
 
     gunicorn -c gunicorn.conf.py 'bench.instrumented:create_app()'
 
-The header (ms): ``split``, ``encode``, ``featurize``, ``lstm`` (told by the Summarizer's ``on_stage``
-hook, ``app.core.summarizer.STAGES``), and ``app``, the whole Flask handler; ``app`` minus the four is
+The header (ms): ``split``, ``encode``, ``featurize``, ``lstm``, ``keywords`` (told by the Summarizer's ``on_stage``
+hook, ``app.core.summarizer.STAGES``), and ``app``, the whole Flask handler; ``app`` minus the five is
 parsing, building the result and serialising it. What the client measures beyond ``app`` is HTTP and
 gunicorn.
 """

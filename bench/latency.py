@@ -24,13 +24,16 @@ from harness.machine import machine
 WORKERS = 2
 REQUESTS = {"short": 200, "medium": 100, "long": 40}
 WARM_UP = 3  # requests per size before timing, on articles not timed after
+KEYWORDS = 10  # key phrases asked for in the runs that time them (cached articles, so the rest is as cheap as can be)
 CACHED = 10  # articles of each size re-submitted once all their sentences are cached
 
 
-def post(session: requests.Session, url: str, text: str, method: str = "lstm") -> tuple[float, dict, int]:
+def post(session: requests.Session, url: str, text: str, method: str = "lstm", keywords: int = 0
+         ) -> tuple[float, dict, int]:
     """(client seconds, server timings in ms, sentences) for one article."""
     started = time.perf_counter()
-    r = session.post(f"{url}/api/evaluate", params={"model": method}, data=text.encode("utf-8"),
+    params = {"model": method, **({"keywords": keywords} if keywords else {})}
+    r = session.post(f"{url}/api/evaluate", params=params, data=text.encode("utf-8"),
                      headers={"Content-Type": "text/plain; charset=utf-8"}, timeout=120)
     body = r.json()
     seconds = time.perf_counter() - started
@@ -41,7 +44,7 @@ def post(session: requests.Session, url: str, text: str, method: str = "lstm") -
 def summarise(runs: list[tuple[float, dict, int]]) -> dict:
     """Client percentiles, mean server breakdown (ms) and latency over the encoder's own time."""
     latencies = [r[0] for r in runs]
-    stages = {k: [r[1].get(k, 0.0) for r in runs] for k in ("split", "encode", "featurize", "lstm", "app")}
+    stages = {k: [r[1].get(k, 0.0) for r in runs] for k in ("split", "encode", "featurize", "lstm", "keywords", "app")}
     breakdown = {k: round(float(np.mean(v)), 2) for k, v in stages.items() if k != "app"}
     breakdown["parse_build_serialise"] = round(float(np.mean(stages["app"]) - sum(breakdown.values())), 2)
     breakdown["http_gunicorn_client"] = round(float(np.mean(latencies) * 1e3 - np.mean(stages["app"])), 2)
@@ -74,10 +77,13 @@ def main() -> None:
             timed = [post(session, server.url, text) for text in texts[warm_up:]]
             cached = [post(session, server.url, text) for text in texts[warm_up : warm_up + CACHED]]
             luhn = [post(session, server.url, text, "luhn") for text in texts[warm_up : warm_up + CACHED]]
+            with_keywords = [post(session, server.url, text, keywords=KEYWORDS)
+                             for text in texts[warm_up : warm_up + CACHED]]
             result["sizes"][size] = {
                 "lstm": summarise(timed),
                 "lstm_cached_resubmission": summarise(cached),
                 "luhn": {"latency_ms": percentiles([r[0] for r in luhn])},
+                f"lstm_cached_keywords_{KEYWORDS}": summarise(with_keywords),
             }
             s = result["sizes"][size]["lstm"]
             print(f"{size}: {s['sentences_mean']} sentences, p50 {s['latency_ms']['p50']} ms, "

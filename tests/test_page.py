@@ -233,3 +233,46 @@ def test_a_url_is_fetched_by_the_service_and_its_article_shown(fetching_page, pa
     assert "from " + pages.url + "/page/news" in fetching_page.text_content("#meta")
     # the browser itself only ever talked to the service
     assert all(url.startswith(fetching_page.url.rstrip("/")) for url in fetching_page.requests_seen)
+
+
+def test_a_word_budget_and_filters_are_sent_shown_and_remembered_in_the_tab(page, server):
+    page.select_option("#sample", index=1)
+    page.select_option("#budget-unit", "words")
+    assert page.input_value("#budget-value") == "75"  # the unit's default
+    page.fill("#budget-value", "40")
+    page.check("input[name=avoid][value=quotes]")
+    page.check("input[name=avoid][value=questions]")
+    body = submit(page)
+    assert body["budget"] == {"words": 40}
+    by_index = {s["index"]: s["sent"] for s in body["scored_article_sentences"]}
+    shown = sorted(int(i) for i in page.locator("#article .tier-1").evaluate_all("els => els.map(e => e.dataset.index)"))
+    assert shown == body["highlights"]
+    assert len(shown) == 1 or sum(len(by_index[i].split()) for i in shown) <= 40
+    assert "within 40 words" in page.text_content("#meta")
+
+    # the key phrases, best first, above the article's text
+    phrases = page.locator("#keywords li")
+    assert phrases.count() == len(body["keywords"]) > 0
+    assert phrases.first.text_content().startswith(body["keywords"][0]["phrase"])
+    assert phrases.first.bounding_box()["y"] < page.locator("#article").bounding_box()["y"]
+
+    # a share of the sentences
+    page.select_option("#budget-unit", "ratio")
+    page.fill("#budget-value", "50")
+    body = submit(page)
+    assert len(body["highlights"]) <= -(-len(by_index) // 2) and body["budget"] == {"ratio": 0.5}
+
+    # reloaded, the tab remembers the length and the filters; another tab starts from the defaults
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.input_value("#budget-unit") == "ratio" and page.input_value("#budget-value") == "50"
+    page.select_option("#budget-unit", "words")
+    assert page.input_value("#budget-value") == "40"
+    assert page.is_checked("input[name=avoid][value=quotes]") and not page.is_checked("input[name=avoid][value=exclamations]")
+    other = page.context.browser.new_context().new_page()
+    other.goto(server.url + "/")
+    other.wait_for_selector("body[data-ready=true]")
+    assert other.input_value("#budget-unit") == "top" and other.input_value("#budget-value") == "5"
+    assert not other.is_checked("input[name=avoid][value=quotes]")
+    other.context.close()
+    assert page.errors_seen == [] and page.evaluate("window.cspViolations") == []

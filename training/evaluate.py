@@ -19,10 +19,11 @@ from typing import Sequence
 import numpy as np
 from rouge_score import rouge_scorer
 
+from app.core.options import Budget
 from app.core.ranking import LENGTH_EXPONENTS, PICK_RULES, pick
 from app.core.scorer import predict_rows
 from app.settings import MODEL_FILE, NLTK_DATA, VECTOR_CACHE
-from training.baselines import BASELINES, baseline_picker
+from training.baselines import BASELINES, BUDGET_BASELINES, baseline_picker, budget_baseline_picker
 from training.data import LoadReport, add_data_arguments, load_dataset
 from training.examples import Example
 
@@ -99,6 +100,19 @@ def score_picks(picks: dict[str, list[list[str]]], examples: list[Example], memb
     return {name: rouge_scores([picked[i] for i in members], references) for name, picked in picks.items()}
 
 
+def budget_picks(model, examples: list[Example], budget: Budget, pick_rule: str, baselines: Sequence[str],
+                 length_exponent: float = 0.0) -> dict[str, list[list[str]]]:
+    """``set_picks`` under a budget of words or characters: Brief as the API picks within it, the lead
+    sentences that fit, and Luhn's and TextRank's best that fit (their scores through the same ``pick``)."""
+    scores = predict_rows(model, [e.rows for e in examples])
+    texts = [[x.text for x in e.sentences] for e in examples]
+    picks = {"brief": [[t[i] for i in pick(s, t, budget, pick_rule, length_exponent)] for t, s in zip(texts, scores)]}
+    for name in baselines:
+        picker = budget_baseline_picker(name)
+        picks[name] = [[t[i] for i in picker(t, budget)] for t in texts]
+    return picks
+
+
 def by_source(examples: list[Example]) -> dict[str, list[int]]:
     """Indices of the examples grouped by their article's ``source`` (``unknown`` where the data named none)."""
     groups: dict[str, list[int]] = {}
@@ -124,6 +138,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--pick-rule", choices=PICK_RULES, help="default: the model card's, as the API picks")
     parser.add_argument("--length-exponent", type=float, choices=LENGTH_EXPONENTS,
                         help="picks rank by score / words ** this; default: the model card's, as the API picks")
+    parser.add_argument("--words", type=int, help="pick within this many words (app.core.options.Budget) instead of "
+                        f"K sentences; baselines then of {','.join(BUDGET_BASELINES)}")
     parser.add_argument("--by-source", action="store_true", help="also report every figure per source (bbc, cnn, dm...)")
     parser.add_argument("--baselines", default=",".join(BASELINES), help="comma-separated; empty for none")
     parser.add_argument("--json", help="write the results here")
@@ -139,22 +155,26 @@ def main(argv: list[str] | None = None) -> dict:
     encoder = SentenceEncoder()
     cache = VectorCache(args.cache, encoder.signature)
     names = [n for n in args.baselines.split(",") if n]
-    output = {"model": card.id, "k": args.k, "pick_rule": pick_rule, "length_exponent": length_exponent, "sets": {}}
+    output = {"model": card.id, "k": args.k, "words": args.words, "pick_rule": pick_rule, "length_exponent": length_exponent, "sets": {}}
+    size = f"words={args.words}" if args.words else f"K={args.k}"
     for spec in args.data:
         report = LoadReport()
         articles = load_dataset(spec, args.data_root, report, dedupe=False)
         examples = prepare_examples(articles, splitter, "oracle", cache, encoder, report, min_sentences=1, jobs=args.jobs)
         start = time.perf_counter()
-        picks = set_picks(model, examples, args.k, pick_rule, names, length_exponent)  # picked once, scored per source too
+        if args.words:
+            picks = budget_picks(model, examples, Budget("words", args.words), pick_rule, names, length_exponent)
+        else:
+            picks = set_picks(model, examples, args.k, pick_rule, names, length_exponent)  # picked once, scored per source too
         results = score_picks(picks, examples, range(len(examples)))
         entry = {"articles": len(examples), "skipped": dict(report.skipped), "rouge": results}
-        print(format_table(results, f"{spec}: {len(examples)} articles, K={args.k}"), flush=True)
+        print(format_table(results, f"{spec}: {len(examples)} articles, {size}"), flush=True)
         if args.by_source:
             entry["by_source"] = {}
             for source, group in by_source(examples).items():
                 group_results = score_picks(picks, examples, group)
                 entry["by_source"][source] = {"articles": len(group), "rouge": group_results}
-                print(format_table(group_results, f"{spec} [{source}]: {len(group)} articles, K={args.k}"), flush=True)
+                print(format_table(group_results, f"{spec} [{source}]: {len(group)} articles, {size}"), flush=True)
         output["sets"][spec] = entry
         log.info("evaluated %s in %.1fs", spec, time.perf_counter() - start)
     if args.json:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.api.schema import Result, ScoredSentence
+from app.api.schema import AppliedBudget, KeyPhrase, Result, ScoredSentence
 from app.core.ranking import rank
 from app.core.summarizer import ScoredArticle
 from app.ingest.document import Document
@@ -15,7 +15,8 @@ def scroll_percent(start: int, text_length: int) -> float:
 
 def build_result(document: Document, article: ScoredArticle) -> Result:
     """Sentences sorted by score (best first; ties in document order) and the article's highlights
-    (``Summarizer.highlight`` picked them) in document order.
+    (``Summarizer.highlight`` picked them) in document order; the budget applied and the key phrases
+    where the request asked for them.
 
     ``start``/``end`` index the document's text as a Python string (Unicode code points):
     ``text[start:end] == sent``. The text is part of the answer where it was extracted from HTML.
@@ -24,6 +25,10 @@ def build_result(document: Document, article: ScoredArticle) -> Result:
     extras = {"text": text} if document.extracted else {}
     if document.url:
         extras["url"] = document.url
+    if article.budget is not None:  # only where asked: a request without the new options answers as before
+        extras["budget"] = AppliedBudget(**{article.budget.unit: article.budget.limit})
+    if article.keywords is not None:
+        extras["keywords"] = [KeyPhrase(phrase=k.phrase, score=k.score, count=k.count) for k in article.keywords]
     return Result(
         model=article.model,
         title=document.title,

@@ -8,6 +8,9 @@ Every interface asks and answers in these shapes: the HTTP API, the ``brief`` co
 |---|---|---|
 | ``top`` | 422 | ``invalid_top`` |
 | ``model`` | 422 | ``unknown_model`` |
+| two budgets (``top``, ``words``, ``chars``, ``ratio``), or one out of its range | 422 | ``invalid_budget`` |
+| ``avoid`` naming a kind other than quotes, questions, exclamations | 422 | ``invalid_avoid`` |
+| ``keywords`` not a whole number from 0 to 30 | 422 | ``invalid_keywords`` |
 | an article that is empty or only whitespace | 422 | ``empty_article`` |
 | a string with a lone surrogate (JSON escapes can smuggle one in) | 400 | ``invalid_utf8`` |
 | more articles than ``MAX_ARTICLES`` | 413 | ``too_many_articles`` |
@@ -22,7 +25,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
-from app.core.options import MODELS, Options
+from app.core.options import AVOID, BUDGETS, MAX_KEYWORDS, MODELS, Options
 from app.errors import APIError
 
 SOURCES = ("text", "html", "url")  # an article comes as exactly one of these
@@ -36,6 +39,16 @@ def whole_number(value: Any) -> Any:
 Top = Annotated[int, Field(strict=True, ge=1, description="how many highlights (default 5)"),
                 BeforeValidator(whole_number)]
 Model = Annotated[Literal[MODELS], Field(description="the trained LSTM, or Luhn's method")]
+Words = Annotated[int, Field(strict=True, ge=1, description="the best highlights whose words together fit in this "
+                             "(at least one highlight); instead of top"), BeforeValidator(whole_number)]
+Chars = Annotated[int, Field(strict=True, ge=1, description="the same in characters; instead of top"),
+                  BeforeValidator(whole_number)]
+Ratio = Annotated[float, Field(gt=0, le=1, description="ceil(ratio x sentences) highlights; instead of top")]
+Avoid = Annotated[list[Literal[AVOID]], Field(description="never highlight such sentences (still scored): quotes "
+                                                          "(mostly inside quotation marks), questions, exclamations")]
+Keywords = Annotated[int, Field(strict=True, ge=0, le=MAX_KEYWORDS,
+                                description="how many key phrases to add to the answer (default 0: none)"),
+                     BeforeValidator(whole_number)]
 
 
 class Article(BaseModel):
@@ -66,14 +79,35 @@ class Article(BaseModel):
 
 class RequestOptions(BaseModel):
     """What a request asks of the highlights: JSON fields, query parameters, ``brief`` flags and
-    ``app.highlight`` arguments of the same names. Unset, each takes the service's default."""
+    ``app.highlight`` arguments of the same names. Unset, each takes the service's default.
+
+    At most one budget (``top``, ``words``, ``chars``, ``ratio``); without one, ``top``'s default holds.
+    """
 
     top: Top = None
     model: Model = None
+    words: Words = None
+    chars: Chars = None
+    ratio: Ratio = None
+    avoid: Avoid = None
+    keywords: Keywords = None
+
+    @model_validator(mode="after")
+    def one_budget(self) -> "RequestOptions":
+        given = [unit for unit in BUDGETS if getattr(self, unit) is not None]
+        if len(given) > 1:
+            raise PydanticCustomError("invalid_budget", "ask for one budget at most, not {given}",
+                                      {"given": " and ".join(given)})
+        return self
 
     def options(self, defaults: Options) -> Options:
-        """These options, with ``defaults`` for what is unset."""
-        return Options(top=self.top or defaults.top, model=self.model or defaults.model)
+        """These options, with ``defaults`` for what is unset; a budget set here replaces the defaults' budget."""
+        budget = ({unit: getattr(self, unit) for unit in BUDGETS if getattr(self, unit) is not None}
+                  or {unit: getattr(defaults, unit) for unit in BUDGETS})
+        return Options(top=budget.get("top") or defaults.top, model=self.model or defaults.model,
+                       words=budget.get("words"), chars=budget.get("chars"), ratio=budget.get("ratio"),
+                       avoid=defaults.avoid if self.avoid is None else tuple(dict.fromkeys(self.avoid)),
+                       keywords=defaults.keywords if self.keywords is None else self.keywords)
 
 
 class SingleRequest(Article, RequestOptions):
@@ -127,13 +161,15 @@ def read_article(fields: dict) -> Article:
 
 def read_options(fields: dict[str, Any], defaults: Options) -> Options:
     """Options given as values (the query string, ``app.highlight``, the ``brief`` command), checked as the
-    API checks them; a whole number may come as a string. None means unset."""
+    API checks them; a number may come as a string, ``avoid`` as comma-separated kinds. None means unset."""
     given = {name: value for name, value in fields.items() if value is not None}
     for name, value in given.items():
         field = RequestOptions.model_fields.get(name)
-        if isinstance(value, str) and field is not None and field.annotation is int:
+        if name == "avoid" and isinstance(value, str):
+            given[name] = [kind.strip() for kind in value.split(",") if kind.strip()]
+        elif isinstance(value, str) and field is not None and field.annotation in (int, float):
             try:
-                given[name] = int(value)
+                given[name] = field.annotation(value)
             except ValueError:
                 pass
     try:
@@ -159,6 +195,17 @@ def validation_error(e: ValidationError, batch: bool, prefix: tuple = ()) -> API
         return APIError(422, "invalid_top", f"top must be a positive whole number, not {error.get('input')!r}")
     if field == "model" and loc[0] == "model":
         return APIError(422, "unknown_model", f"model must be one of {list(MODELS)}, not {error.get('input')!r}")
+    if error["type"] == "invalid_budget":
+        return APIError(422, "invalid_budget", error["msg"])
+    if loc and loc[0] in BUDGETS[1:]:
+        limits = {"words": "a positive whole number", "chars": "a positive whole number",
+                  "ratio": "a number above 0 and at most 1"}
+        return APIError(422, "invalid_budget", f"{loc[0]} must be {limits[loc[0]]}, not {error.get('input')!r}")
+    if loc and loc[0] == "avoid":
+        return APIError(422, "invalid_avoid", f"avoid must list some of {list(AVOID)}, not {error.get('input')!r}")
+    if loc and loc[0] == "keywords":
+        return APIError(422, "invalid_keywords",
+                        f"keywords must be a whole number from 0 to {MAX_KEYWORDS}, not {error.get('input')!r}")
     path = ".".join(str(part) for part in loc)
     return APIError(422, "invalid_request", f"{where}: {path + ': ' if path else ''}{error['msg']}")
 
@@ -179,6 +226,22 @@ class ScoredSentence(Strict):
     scroll: float = Field(ge=0, le=100, description="where the sentence starts, as a percentage of the article")
 
 
+class AppliedBudget(Strict):
+    """The budget the highlights were picked within: exactly one of these."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [{"required": [u]} for u in BUDGETS[1:]]})
+
+    words: int = Field(None, ge=1)
+    chars: int = Field(None, ge=1)
+    ratio: float = Field(None, gt=0, le=1)
+
+
+class KeyPhrase(Strict):
+    phrase: str = Field(description="1-3 words, as written in the article")
+    score: float = Field(ge=0, le=1, description="relative to the best phrase's (1)")
+    count: int = Field(ge=1, description="occurrences in the article")
+
+
 class Result(Strict):
     """One scored article. ``text`` (and ``url``) only for HTML and URL input: the text the offsets index."""
 
@@ -188,6 +251,8 @@ class Result(Strict):
     highlights: list[Annotated[int, Field(ge=0)]] = Field(description="indices of the top sentences, in document order")
     text: str = Field(None, description="the article's text as extracted from the HTML or the page")
     url: str = Field(None, description="the page's address after redirects")
+    budget: AppliedBudget = Field(None, description="where words, chars or ratio was asked: the budget applied")
+    keywords: list[KeyPhrase] = Field(None, description="where keywords was asked: the key phrases, best first")
 
 
 class BatchResults(Strict):

@@ -14,14 +14,20 @@ a fixed number of picks against a short human summary (news highlights are 30-50
 the sentence that says the point in fewer words; a model card records the e chosen with its rule
 on validation (``training.fit.select`` tries ``LENGTH_EXPONENTS``). The scores the API returns are
 the model's own; only the order the picks are taken in changes.
+
+A budget (``app.core.options.Budget``) other than a count of sentences takes the best-ranked
+sentences, by the same rule, whose words (or characters) together fit: a sentence that does not fit
+is skipped and the next one tried, and where none fits the best-ranked one is the one highlight.
+Sentences in ``skip`` (a reader's filters, ``app.core.filters``) are never picked.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Collection, Sequence
 
 import numpy as np
 
+from app.core.options import Budget
 from app.core.words import words
 
 PICK_RULES = ("top", "trigram_blocking", "near_duplicate_blocking")
@@ -34,27 +40,40 @@ def rank(scores: np.ndarray) -> list[int]:
     return sorted(range(len(scores)), key=lambda i: (-float(scores[i]), i))
 
 
-def pick(scores: np.ndarray, sentences: Sequence[str], k: int, rule: str = "top",
-         length_exponent: float = 0.0) -> list[int]:
-    """Indices of the ``k`` sentences to highlight under ``rule``, in document order."""
+def pick(scores: np.ndarray, sentences: Sequence[str], budget: int | Budget, rule: str = "top",
+         length_exponent: float = 0.0, skip: Collection[int] = ()) -> list[int]:
+    """Indices of the sentences to highlight under ``rule`` within ``budget`` (an int: that many), in
+    document order; never one in ``skip``."""
     if rule not in PICK_RULES:
         raise ValueError(f"unknown pick rule {rule!r}; choose from {PICK_RULES}")
     if not 0.0 <= length_exponent <= 1.0:
         raise ValueError(f"length_exponent must be in [0, 1], not {length_exponent!r}")
+    if isinstance(budget, int):
+        budget = Budget("top", budget)
     order = rank(length_weighted(scores, sentences, length_exponent) if length_exponent else scores)
-    if rule == "top":
-        return sorted(order[:k])
+    count = budget.count(len(sentences))  # None: a budget of words or characters
     picked: list[int] = []
     seen: set[tuple[str, ...]] = set()
+    used, over = 0, None  # what the picks spend of a length budget; the best sentence too long for it
     for i in order:
-        if len(picked) == k:
+        if len(picked) == count:
             break
-        grams = _trigrams(sentences[i])
+        if i in skip:
+            continue
+        grams = _trigrams(sentences[i]) if rule != "top" else set()
         repeated = len(grams & seen)
         if repeated and (rule == "trigram_blocking" or repeated >= NEAR_DUPLICATE * len(grams)):
             continue
+        if count is None:
+            size = budget.size(sentences[i])
+            if used + size > budget.limit:
+                over = i if over is None else over
+                continue
+            used += size
         picked.append(i)
         seen |= grams
+    if not picked and over is not None:  # at least one highlight, even one over the budget
+        picked = [over]
     return sorted(picked)
 
 

@@ -17,15 +17,18 @@ import numpy as np
 from app.core.card import EncoderCard, load_model_with_card
 from app.core.encoder import SentenceEncoder
 from app.core.features import FEATURES, featurize
+from app.core.filters import avoided
+from app.core.keywords import KeyPhrase, key_phrases
 from app.core.luhn import score_luhn
 from app.core.model_file import load_scoring_model
-from app.core.options import MODELS, Options
+from app.core.options import MODELS, Budget, Options
 from app.core.probes import prove_encoder
 from app.core.ranking import pick
 from app.core.scorer import predict_rows
 from app.core.sentences import Sentence, SentenceSplitter
 
-STAGES = ("split", "encode", "featurize", "lstm")  # what ``on_stage`` hears of
+STAGES = ("split", "encode", "featurize", "lstm", "keywords")  # what ``on_stage`` hears of (keywords: where asked)
+SCORING_STAGES = ("encode", "featurize", "lstm")  # timed once per ``score_sentences`` call
 
 
 def featurize_articles(articles: Sequence[list[Sentence]], vectors: np.ndarray) -> list[np.ndarray]:
@@ -48,6 +51,8 @@ class ScoredArticle:
     timings: dict[str, float] = field(default_factory=dict)
     highlights: list[int] = field(default_factory=list)  # sentence indices, in document order
     model: str = ""  # the model card's id for the LSTM, else the other model's name ("luhn")
+    budget: Budget | None = None  # the budget the highlights were picked within, where one other than top was asked
+    keywords: list[KeyPhrase] | None = None  # the key phrases, where asked for
 
 
 class Summarizer:
@@ -87,18 +92,28 @@ class Summarizer:
         return sentences
 
     def highlight(self, articles: Sequence[list[Sentence]], options: Options) -> list[ScoredArticle]:
-        """Score articles already split by ``split`` (encoded together) and pick each one's highlights.
+        """Score articles already split by ``split`` (encoded together) and pick each one's highlights
+        within the options' budget, never a sentence their filters avoid.
 
         The LSTM's highlights follow the pick rule and length weighting chosen with it on validation
-        (its card); Luhn's baseline takes its top K as they are.
+        (its card); Luhn's baseline takes its best as they are.
         """
         scored = self.score_sentences(articles, options.model)
         lstm = options.model == "lstm"
         rule, length_exponent = (self.pick_rule, self.length_exponent) if lstm else ("top", 0.0)
         for article in scored:
+            texts = [s.text for s in article.sentences]
             article.model = self.model_id if lstm else options.model
-            article.highlights = pick(article.scores, [s.text for s in article.sentences], options.top, rule,
-                                      length_exponent)
+            article.highlights = pick(article.scores, texts, options.budget, rule, length_exponent,
+                                      skip=avoided(texts, options.avoid))
+            if options.budget.unit != "top":
+                article.budget = options.budget
+            if options.keywords:
+                started = time.perf_counter()
+                article.keywords = key_phrases(texts, article.scores, options.keywords)
+                article.timings["keywords"] = time.perf_counter() - started
+                if self.on_stage:
+                    self.on_stage("keywords", article.timings["keywords"])
         return scored
 
     def highlight_texts(self, texts: Sequence[str], options: Options) -> list[ScoredArticle]:
@@ -138,6 +153,6 @@ class Summarizer:
         for article in scored:
             article.timings = {"encode": t2 - t1, "featurize": t_features - t2, "lstm": t3 - t_features}
         if self.on_stage and scored:  # one figure per call, for all its articles
-            for stage in STAGES[1:]:
+            for stage in SCORING_STAGES:
                 self.on_stage(stage, scored[0].timings[stage])
         return scored

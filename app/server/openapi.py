@@ -11,7 +11,7 @@ from flask import Config
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from app.core.options import MODELS
+from app.core.options import AVOID, MAX_KEYWORDS, MODELS
 from app.errors import codes_with
 from app.api import schema
 
@@ -140,7 +140,8 @@ def evaluate_operation(config: Config, ref, error) -> dict:
         "description": (
             "One article as text/plain or text/html (options in the query), or JSON: one article "
             "``{\"text\": ...}``, ``{\"html\": ...}`` or ``{\"url\": ...}``, or a batch ``{\"articles\": [...]}`` "
-            "answered as ``{\"results\": [...]}`` in the same order. JSON options win over the query's. "
+            "answered as ``{\"results\": [...]}`` in the same order. JSON options win over the query's (a "
+            "budget in the JSON replaces the query's). At most one budget: top, words, chars or ratio. "
             f"Fetching URLs is {fetching}. Limits: a body of {limit} bytes, {config['MAX_ARTICLES']} articles, "
             f"{config['MAX_SENTENCES']} sentences in all; the body must arrive within {config['BODY_TIMEOUT']} s; "
             f"a fetched page of {config['FETCH_MAX_BYTES']} bytes."
@@ -148,6 +149,19 @@ def evaluate_operation(config: Config, ref, error) -> dict:
         "parameters": [
             {"name": "top", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}},
             {"name": "model", "in": "query", "required": False, "schema": {"enum": list(MODELS)}},
+            {"name": "words", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1},
+             "description": "the best highlights whose words together fit in this (at least one); instead of top"},
+            {"name": "chars", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1},
+             "description": "the same in characters; instead of top"},
+            {"name": "ratio", "in": "query", "required": False,
+             "schema": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+             "description": "ceil(ratio x sentences) highlights; instead of top"},
+            {"name": "avoid", "in": "query", "required": False, "style": "form", "explode": False,
+             "schema": {"type": "array", "items": {"enum": list(AVOID)}},
+             "description": "comma-separated kinds of sentence never highlighted (still scored)"},
+            {"name": "keywords", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 0, "maximum": MAX_KEYWORDS},
+             "description": "how many key phrases to add to the answer (default 0: none)"},
             {"name": "title", "in": "query", "required": False, "schema": {"type": "string"},
              "description": "the title of a text/plain or text/html article"},
         ],

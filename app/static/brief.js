@@ -3,10 +3,13 @@
 // to the service, which extracts the article's text; the page shows that text, never the markup.
 "use strict";
 
-const TOP = 5; // tier 1: Brief's "Top Highlights"
-const TIER2_SHARE = 0.15; // tier 2: the next best, up to 15% of the sentences
+const TIER2_SHARE = 0.15; // tier 2: the next best after the highlights, up to 15% of the sentences
+const KEYWORDS = 8; // key phrases shown above the article
 
 const KEY_STORE = "brief-api-key"; // sessionStorage: the key lives as long as this tab
+const OPTIONS_STORE = "brief-options"; // sessionStorage: the length and the filters, for as long as this tab
+// The length control: how many sentences (top), words, or percent of the sentences (ratio); each unit's default.
+const BUDGET_DEFAULTS = { top: 5, words: 75, ratio: 20 };
 const $ = (id) => document.getElementById(id);
 // A web page rather than text: the same rule as app/ingest/extraction.py's looks_like_html.
 const HTML_START = /^\s*(<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>])/i;
@@ -37,21 +40,73 @@ function pickSample() {
   $("text").value = sample ? sample.text : "";
 }
 
-// Sentence index -> tier (1 or 2), from the sentences ranked best first.
-function tiers(ranked) {
-  const tierOf = new Map();
-  const tier2End = Math.floor(ranked.length * TIER2_SHARE);
-  ranked.forEach((s, rank) => {
-    if (rank < TOP) tierOf.set(s.index, 1);
-    else if (rank < tier2End) tierOf.set(s.index, 2);
-  });
+// Sentence index -> tier: 1 for the highlights, 2 for the next best (by score) up to 15% of the sentences.
+function tiers(result) {
+  const tierOf = new Map(result.highlights.map((index) => [index, 1]));
+  const tier2End = Math.floor(result.scored_article_sentences.length * TIER2_SHARE);
+  for (const s of result.scored_article_sentences) {
+    if (tierOf.size >= tier2End) break;
+    if (!tierOf.has(s.index)) tierOf.set(s.index, 2);
+  }
   return tierOf;
+}
+
+// The length and filters as the API's options: {top|words|ratio, avoid}.
+function readOptions() {
+  const unit = $("budget-unit").value;
+  const value = Number($("budget-value").value);
+  const avoid = [...document.querySelectorAll("input[name=avoid]:checked")].map((box) => box.value);
+  return { [unit]: unit === "ratio" ? value / 100 : value, avoid };
+}
+
+function saveOptions() {
+  const values = JSON.parse(sessionStorage.getItem(OPTIONS_STORE) || "{}").values || {};
+  values[$("budget-unit").value] = $("budget-value").value;
+  const avoid = [...document.querySelectorAll("input[name=avoid]:checked")].map((box) => box.value);
+  sessionStorage.setItem(OPTIONS_STORE, JSON.stringify({ unit: $("budget-unit").value, values, avoid }));
+}
+
+function restoreOptions() {
+  const saved = JSON.parse(sessionStorage.getItem(OPTIONS_STORE) || "{}");
+  if (saved.unit in BUDGET_DEFAULTS) $("budget-unit").value = saved.unit;
+  showBudget((saved.values || {})[$("budget-unit").value]);
+  for (const box of document.querySelectorAll("input[name=avoid]")) box.checked = (saved.avoid || []).includes(box.value);
+}
+
+// The value box for the chosen unit: the value last used with it in this tab, else the unit's default.
+function showBudget(value) {
+  const unit = $("budget-unit").value;
+  $("budget-value").max = unit === "ratio" ? "100" : "";
+  $("budget-value").value = value ?? BUDGET_DEFAULTS[unit];
+}
+
+function describeBudget(budget) {
+  if (!budget) return "";
+  if (budget.words) return ` · within ${budget.words} words`;
+  if (budget.chars) return ` · within ${budget.chars} characters`;
+  return ` · ${Math.round(budget.ratio * 100)}% of the sentences`;
+}
+
+function renderKeywords(keywords) {
+  const list = $("keywords");
+  list.replaceChildren();
+  for (const k of keywords || []) {
+    const item = document.createElement("li");
+    item.textContent = k.phrase;
+    item.title = `score ${k.score.toFixed(2)}`;
+    const count = document.createElement("span");
+    count.className = "count";
+    count.textContent = `×${k.count}`;
+    item.append(count);
+    list.append(item);
+  }
+  list.hidden = !list.children.length;
 }
 
 function renderArticle(text, result) {
   // Offsets count Unicode code points (Python string indices), so slice code points, not UTF-16 units.
   const chars = Array.from(text);
-  const tierOf = tiers(result.scored_article_sentences);
+  const tierOf = tiers(result);
   const inOrder = [...result.scored_article_sentences].sort((a, b) => a.index - b.index);
   const article = $("article");
   article.replaceChildren();
@@ -128,7 +183,7 @@ async function submit(event) {
     const response = await fetch("/api/evaluate", {
       method: "POST",
       headers,
-      body: JSON.stringify({ ...source, title, model, top: TOP }),
+      body: JSON.stringify({ ...source, title, model, ...readOptions(), keywords: KEYWORDS }),
     });
     const body = await response.json();
     if (response.status === 401) $("key-row").hidden = false; // this server wants an API key: ask for it
@@ -137,9 +192,12 @@ async function submit(event) {
       return;
     }
     if (key) sessionStorage.setItem(KEY_STORE, key);
+    saveOptions();
     $("article-title").textContent = body.title || "Untitled";
     const origin = body.url ? ` · from ${body.url}` : source.html ? " · extracted from the pasted page" : "";
-    $("meta").textContent = `${body.scored_article_sentences.length} sentences · scored by ${body.model}${origin}`;
+    $("meta").textContent = `${body.scored_article_sentences.length} sentences · scored by ${body.model}` +
+      `${describeBudget(body.budget)}${origin}`;
+    renderKeywords(body.keywords);
     // For HTML and URLs the offsets index the extracted text, which the service returns.
     renderArticle(body.text ?? text, body);
     renderSidebar(body);
@@ -164,6 +222,10 @@ for (const radio of document.querySelectorAll("input[name=model]")) {
     if (!$("reader").hidden) $("article-form").requestSubmit();
   });
 }
+$("budget-unit").addEventListener("change", () => {
+  showBudget((JSON.parse(sessionStorage.getItem(OPTIONS_STORE) || "{}").values || {})[$("budget-unit").value]);
+});
+restoreOptions();
 if (sessionStorage.getItem(KEY_STORE)) {
   $("api-key").value = sessionStorage.getItem(KEY_STORE);
   $("key-row").hidden = false;
