@@ -2,8 +2,10 @@
 
 A budget takes the best-ranked highlights (the card's pick rule) whose words or characters fit; a
 sentence that does not fit is skipped and the next tried; there is at least one highlight. Avoided
-sentences are scored but never picked. Requests that name none of the new options answer exactly
-as before them (tests/golden/answers-before-budgets.json, written by the code at 2a47a13).
+sentences are scored but never picked. Requests that name none of the new options answer as before
+them (tests/golden/answers-before-budgets.json, written by the code at 2a47a13): the same fields,
+sentences, offsets and highlights, and the same scores but for the encoder's own rounding (since then
+it runs on OpenVINO, in bfloat16 where the CPU has it: docs/encoder-runtime.md).
 """
 
 from __future__ import annotations
@@ -128,11 +130,23 @@ def test_no_highlights_break_their_budget_or_their_filters(sentences, data, budg
 # --- app.highlight: the real model and encoder -------------------------------------------------------
 
 
+ENCODER_ROUNDING = 2e-3  # scores of bfloat16 vectors against TensorFlow float32's (0.0003 seen on the samples)
+
+
 @slow
-def test_requests_without_the_new_options_answer_exactly_as_before():
+def test_requests_without_the_new_options_answer_as_before():
     for case in json.loads(GOLDEN.read_text(encoding="utf-8")):
         text = (ROOT / "app" / "samples" / case["sample"]).read_text(encoding="utf-8")
-        assert highlight(text, **case["options"]) == case["answer"], case["sample"]
+        answer, before = highlight(text, **case["options"]), case["answer"]
+        assert answer.keys() == before.keys(), case["sample"]
+        assert {k: v for k, v in answer.items() if k != "scored_article_sentences"} == \
+            {k: v for k, v in before.items() if k != "scored_article_sentences"}, case["sample"]
+        now = {s["index"]: s for s in answer["scored_article_sentences"]}
+        then = {s["index"]: s for s in before["scored_article_sentences"]}
+        assert now.keys() == then.keys(), case["sample"]
+        for i, sentence in then.items():
+            assert {k: v for k, v in now[i].items() if k != "score"} == {k: v for k, v in sentence.items() if k != "score"}
+            assert now[i]["score"] == pytest.approx(sentence["score"], abs=ENCODER_ROUNDING), (case["sample"], i)
 
 
 @slow
