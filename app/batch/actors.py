@@ -35,6 +35,7 @@ class HighlightActor:
         for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
             os.environ[name] = str(tf_threads)
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)  # the XLA compile's retracing notes
         from app import fetch_policy, load_highlighter
 
         self.options = options

@@ -95,15 +95,20 @@ def answer_rows(files: list[Path], fmt: str, done: frozenset, options: Options, 
 
     from app.batch.actors import without_done
 
+    from ray.data import ActorPoolStrategy
+
+    # Reading and filtering take no core of their own: the actors hold every core, and the readers must
+    # still run beside them (they are light next to the encoder).
     paths = [str(p) for p in files]
-    rows = ray.data.read_parquet(paths) if fmt == "parquet" else ray.data.read_json(paths, lines=True)
+    read = ray.data.read_parquet if fmt == "parquet" else ray.data.read_json
+    rows = read(paths, num_cpus=0)
     if done:
-        rows = rows.map_batches(without_done, fn_kwargs={"done": done}, batch_format="pyarrow")
+        rows = rows.map_batches(without_done, fn_kwargs={"done": done}, batch_format="pyarrow", num_cpus=0)
     return rows.map_batches(
         HighlightActor,
         fn_constructor_kwargs={"settings": settings, "options": options, "tf_threads": settings.BATCH_ACTOR_CPUS,
                                "rows_in_flight": settings.BATCH_ROWS_IN_FLIGHT},
-        batch_size=settings.BATCH_ROWS, batch_format="pyarrow", concurrency=actors,
+        batch_size=settings.BATCH_ROWS, batch_format="pyarrow", compute=ActorPoolStrategy(size=actors),
         num_cpus=settings.BATCH_ACTOR_CPUS)
 
 
