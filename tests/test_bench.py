@@ -1,6 +1,6 @@
 """The benchmarks still run: each script in its tiny ``--quick`` mode writes JSON with its figures.
 
-All five start at once (they spend most of their time loading TensorFlow and the model, which
+All six start at once (they spend most of their time loading TensorFlow and the model, which
 overlaps well), so the whole check takes about a minute.
 """
 
@@ -19,6 +19,7 @@ BENCHMARKS = {
     "throughput": ("servers", "encoder_alone_2_threads"),
     "baselines": ("sizes",),
     "training": ("pipeline", "lstm_fit"),
+    "batch": ("service", "batch"),
 }
 
 pytestmark = pytest.mark.slow
