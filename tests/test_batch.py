@@ -205,7 +205,7 @@ def test_a_rows_answer_is_the_apis(embedded_job, server):
 @pytest.mark.slow
 def test_an_interrupted_job_resumes_and_scores_only_what_is_missing(tmp_path):
     """Parquet in and out; Ctrl-C once the first rows are written, then the same command again."""
-    rows = stories(24)
+    rows = stories(40)
     pq.write_table(pa.Table.from_pylist(rows), tmp_path / "in.parquet")
     output = tmp_path / "out.parquet"
     args = (str(tmp_path / "in.parquet"), str(output), "--top", "3", "--actors", "1")
@@ -254,3 +254,32 @@ def test_a_job_on_a_cluster_survives_a_killed_node(tmp_path):
     assert written_before < len(rows)
     ids = [o["id"] for o in read_jsonl(output)]
     assert sorted(ids) == sorted(r["id"] for r in rows)
+
+
+# --- the training encode stage on Ray ---------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_training_encode_on_ray_fills_the_vector_cache_with_the_encoders_vectors(tmp_path):
+    from app.core.encoder import SentenceEncoder
+    from app.core.sentences import SentenceSplitter
+    from app.settings import NLTK_DATA, resolve
+    from training.data import LoadReport, load_dataset
+    from training.vector_cache import VectorCache
+
+    source = write_jsonl(tmp_path / "stories.jsonl", [{"article": r["text"], "highlights": "A summary."}
+                                                      for r in stories(3, skip=200)])
+    cache_path = tmp_path / "vectors.h5"
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    result = subprocess.run([sys.executable, "-m", "training.encode", "--ray", "--actors", "1", "--data", str(source),
+                             "--cache", str(cache_path)], capture_output=True, text=True, timeout=JOB_TIMEOUT,
+                            env={**env, "TF_CPP_MIN_LOG_LEVEL": "3"}, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    encoder = SentenceEncoder()
+    splitter = SentenceSplitter(resolve(NLTK_DATA))
+    articles = load_dataset(str(source), str(tmp_path), LoadReport(), dedupe=False)
+    sentences = [s.text for a in articles for s in splitter.split(a.text)]
+    cache = VectorCache(cache_path, encoder.signature)
+    assert cache.missing(sentences) == []
+    cached = cache.vectors(sentences, encoder=None)
+    assert abs(cached - encoder.encode_uncached(sentences)).max() < 1e-5

@@ -23,6 +23,10 @@ from app.settings import Settings
 
 PART_ROWS = 500  # a part is written once this many rows are waiting...
 PART_SECONDS = 10.0  # ...or this long after the last one: a killed job loses at most this much work
+# Ray Data's blocks are small (about 20 news stories): a block goes to one actor whole, and its answers come
+# back whole, so big blocks (Ray's default is 128 MiB) would give a one-file archive to one actor and
+# write nothing until its end.
+BLOCK_BYTES = 64 << 10
 
 
 @dataclass
@@ -95,8 +99,9 @@ def answer_rows(files: list[Path], fmt: str, done: frozenset, options: Options, 
 
     from app.batch.actors import without_done
 
-    from ray.data import ActorPoolStrategy
+    from ray.data import ActorPoolStrategy, DataContext
 
+    DataContext.get_current().target_max_block_size = BLOCK_BYTES
     # Reading and filtering take no core of their own: the actors hold every core, and the readers must
     # still run beside them (they are light next to the encoder).
     paths = [str(p) for p in files]
