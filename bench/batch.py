@@ -1,5 +1,5 @@
 """`brief batch` (Ray Data, embedded on this machine) against the 2-worker service fed by 8 concurrent
-clients, on the same CNN/DailyMail validation stories, side by side in one run.
+clients, on the same 1,000 CNN/DailyMail validation stories, side by side in one run.
 
     python -m bench.batch          # -> bench/results/batch.json (make bench-batch; about 6 minutes idle)
 
@@ -28,6 +28,7 @@ import requests
 from bench.common import CNNDM, Server, machine, parse_args, write_result
 
 STORIES = 1000
+VALIDATION = (CNNDM, CNNDM.with_name("validation_cased.jsonl"))
 CLIENTS = 8
 WORKERS = 2
 TOP = 3
@@ -35,15 +36,17 @@ BAR = 0.9
 
 
 def stories(n: int) -> list[dict]:
-    """The first ``n`` CNN/DailyMail validation stories as ``{"id", "text"}`` rows."""
+    """``n`` CNN/DailyMail validation stories as ``{"id", "text"}`` rows: ``validation.jsonl`` (668), then
+    ``validation_cased.jsonl`` (341 others of the same split, with their case)."""
     rows = []
-    with open(CNNDM, encoding="utf-8") as f:
-        for line in f:
-            story = json.loads(line)
-            rows.append({"id": story["id"], "text": story["article"]})
-            if len(rows) == n:
-                break
-    return rows
+    for path in VALIDATION:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                story = json.loads(line)
+                rows.append({"id": story["id"], "text": story["article"]})
+                if len(rows) == n:
+                    return rows
+    raise RuntimeError(f"only {len(rows)} validation stories in {', '.join(map(str, VALIDATION))}")
 
 
 def serve(rows: list[dict], clients: int) -> dict:
@@ -99,7 +102,7 @@ def main() -> None:
     args = parse_args(__doc__)
     rows = stories(40 if args.quick else STORIES)
     result = {"benchmark": "batch", "machine": machine(), "quick": args.quick, "stories": len(rows),
-              "source": str(CNNDM), "top": TOP}
+              "source": [str(p) for p in VALIDATION], "top": TOP}
     result["service"] = serve(rows, CLIENTS)
     print(f"service: {result['service']}")
     with tempfile.TemporaryDirectory(prefix="brief-bench-batch-") as folder:
