@@ -136,6 +136,16 @@ def test_parquet_output_holds_answers_and_error_rows(tmp_path):
     assert rows[1]["error"] == {"code": "empty_article", "message": "m"} and rows[1]["highlights"] is None
 
 
+def test_an_input_that_cannot_be_read_stops_the_command_before_ray_starts(tmp_path):
+    missing = brief_batch(str(tmp_path / "missing.jsonl"), str(tmp_path / "out.jsonl"))
+    (tmp_path / "bad.jsonl").write_text('{"id": 1, "text": "One."}\nnot json\n')
+    bad = brief_batch(str(tmp_path / "bad.jsonl"), str(tmp_path / "out.jsonl"))
+    for process, message in ((missing, "no such file"), (bad, "bad.jsonl: not JSON Lines")):
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 2 and message in err
+    assert not (tmp_path / "out.jsonl.parts").exists()
+
+
 # --- jobs on Ray ------------------------------------------------------------------------------------
 
 BAD_ROWS = [
