@@ -10,7 +10,6 @@ one actor, as several requests are in one worker: their sentences share encoder 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
