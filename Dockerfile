@@ -46,6 +46,20 @@ ENV PYTHONUNBUFFERED=1 \
     TF_CPP_MIN_LOG_LEVEL=2
 ENTRYPOINT ["python3", "-m", "training.train"]
 
+# `docker build --target batch -t brief-batch .`: the nodes of a Ray cluster for `brief batch` and
+# `training.encode --ray` (deploy/ray/): the service's venv and code plus Ray Data; not the service's image.
+FROM build AS batch
+RUN python3 -c "import tomllib; print('\\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['batch']))" > /tmp/batch.txt \
+    && pip install --no-cache-dir -r /tmp/batch.txt
+WORKDIR /app
+COPY app/ app/
+COPY training/ training/
+COPY models/ models/
+# The code and model in /app for every process (the driver, each actor): the models sit beside app/.
+ENV PYTHONPATH=/app \
+    PYTHONUNBUFFERED=1 \
+    TF_CPP_MIN_LOG_LEVEL=2
+
 # The service (the default target): venv, code, model; no compilers, no pip cache, not root.
 FROM ${BASE_IMAGE} AS runtime
 RUN useradd --create-home --uid 10001 --user-group brief

@@ -7,7 +7,7 @@ ENCODER_WHEEL := $(shell sed -n 's/^WEIGHTS_WHEEL = "\(.*\)"/\1/p' app/core/weig
 PORT ?= 8000
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup serve test test-fast docs train evaluate bench bench-encoder bench-latency bench-throughput bench-baselines bench-training
+.PHONY: setup serve test test-fast docs train evaluate bench bench-encoder bench-latency bench-throughput bench-baselines bench-training bench-startup bench-batch
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,7 +63,7 @@ evaluate: setup
 	$(BIN)/python -m training.keyphrase_evaluation $(EVAL_SETS) --methods brief,tfidf,yake --json docs/results/keyphrases.json
 
 # Benchmarks (bench/README.md): each writes bench/results/<name>.json; run them on an idle machine.
-BENCHMARKS := encoder latency throughput baselines training startup
+BENCHMARKS := encoder latency throughput baselines training startup batch
 
 bench: $(addprefix bench-,$(BENCHMARKS))
 

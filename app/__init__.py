@@ -72,19 +72,29 @@ def local_highlighter(fetch_any_address: bool = False):
     as curl would); otherwise it does not fetch. A model that cannot load raises the service's
     ``APIError`` 503 ``not_ready``, saying why.
     """
+    from app.ingest.fetch import FetchPolicy
+
+    settings = Settings.load()
+    policy = None
+    if fetch_any_address:
+        policy = FetchPolicy(allow=FetchPolicy.parse_allow("0.0.0.0/0,::/0"), max_bytes=settings.FETCH_MAX_BYTES,
+                             connect_timeout=settings.FETCH_CONNECT_TIMEOUT, timeout=settings.FETCH_TIMEOUT)
+    return load_highlighter(settings, policy)
+
+
+def load_highlighter(settings: Settings, policy=None):
+    """A new ``app.api.highlighter.Highlighter`` of these settings' model that fetches URLs under ``policy``
+    (an ``app.ingest.fetch.FetchPolicy``; None: it does not fetch). ``local_highlighter`` keeps one;
+    ``brief batch`` loads one in each Ray actor with the service's policy (``fetch_policy``).
+    A model that cannot load raises the service's ``APIError`` 503 ``not_ready``, saying why."""
     from app.api.highlighter import Highlighter
     from app.core.model_file import ModelFileError
     from app.core.summarizer import Summarizer
     from app.core.weights import EncoderError
     from app.errors import APIError
-    from app.ingest.fetch import FetchPolicy, fetch_page
+    from app.ingest.fetch import fetch_page
 
-    settings = Settings.load()
-    fetch = None
-    if fetch_any_address:
-        policy = FetchPolicy(allow=FetchPolicy.parse_allow("0.0.0.0/0,::/0"), max_bytes=settings.FETCH_MAX_BYTES,
-                             connect_timeout=settings.FETCH_CONNECT_TIMEOUT, timeout=settings.FETCH_TIMEOUT)
-        fetch = functools.partial(fetch_page, policy=policy)
+    fetch = functools.partial(fetch_page, policy=policy) if policy else None
     try:
         summarizer = Summarizer(resolve(settings.MODEL_PATH), resolve(settings.CARD_PATH), resolve(settings.NLTK_DATA))
     except (ModelFileError, EncoderError, OSError) as e:

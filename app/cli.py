@@ -4,6 +4,7 @@
     brief highlight --json --top 3 --model luhn *.txt            # one JSON line per input
     brief highlight --server http://localhost:8000 story.txt     # a running service scores it
     brief highlight --words 75 --avoid quotes,questions --keywords 5 story.txt   # a word budget, filters, key phrases
+    brief batch archive/ highlights.jsonl --top 3                # JSON Lines or Parquet rows, on Ray (docs/batch.md)
     brief serve --port 8000                                      # gunicorn, as `make serve` runs it
     brief keys new news-desk                                     # an API key, and its line for the keys file
     brief train ... / brief evaluate ...                         # python -m training.train / training.evaluate
@@ -240,6 +241,55 @@ def format_highlights(result: dict, name: str | None, first: bool) -> str:
     return "\n".join(lines)
 
 
+# --- brief batch ---------------------------------------------------------------------------------
+
+
+def configure_batch(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", metavar="INPUT",
+                        help="JSON Lines or Parquet rows with an id and one of text, html or url (and an optional "
+                             "title): a file, a folder of them or a glob")
+    parser.add_argument("output", metavar="OUTPUT",
+                        help="JSON Lines file (Parquet for a .parquet name): one row per id, the API's answer or "
+                             "its error; written in parts as rows finish, so running again goes on where it stopped")
+    add_option_arguments(parser)
+    parser.add_argument("--address", default=os.environ.get("RAY_ADDRESS"),
+                        help="the Ray cluster to run on (default: $RAY_ADDRESS; without one, Ray starts on this "
+                             "machine)")
+    parser.add_argument("--actors", type=positive_int,
+                        help="how many actors score, each a loaded model (default: $BRIEF_BATCH_ACTORS, else one "
+                             "per $BRIEF_BATCH_ACTOR_CPUS cores of the cluster)")
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="a progress bar with rate and ETA on stderr (default: when stderr is a terminal)")
+    parser.add_argument("--report", type=Path, metavar="FILE",
+                        help="also write the run's figures (rows, sentences/s, Ray's start-up) to FILE as JSON")
+
+
+def run_batch(args: argparse.Namespace, _: list[str]) -> int:
+    """Highlight every row of INPUT that OUTPUT lacks, on Ray (``app.batch``)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        import pyarrow  # noqa: F401
+        import ray  # noqa: F401
+    except ModuleNotFoundError as e:
+        raise SystemExit(f"brief: brief batch needs {e.name}: pip install 'brief[batch]'") from None
+    from app.api.schema import read_options
+    from app.batch.archive import ArchiveError
+    from app.batch.job import run_batch as run_job
+    from app.core.options import Options
+    from app.errors import APIError
+
+    settings = Settings.load()
+    try:
+        options = read_options(option_fields(args), Options(top=settings.DEFAULT_TOP))
+        report = run_job(args.input, args.output, options, settings, args.address, args.actors or 0, args.progress)
+    except (APIError, ArchiveError) as e:
+        raise UsageError(getattr(e, "message", str(e))) from None
+    print(report.summary(args.output), file=sys.stderr)
+    if args.report:
+        args.report.write_text(json.dumps(report.as_dict(), indent=2) + "\n")
+    return EXIT_OK
+
+
 # --- brief keys ------------------------------------------------------------------------------------
 
 
@@ -296,6 +346,8 @@ def run_module(module: str) -> Callable[[argparse.Namespace, list[str]], int]:
 COMMANDS = [
     Command("highlight", "score articles (text or HTML files, URLs, stdin) and print their top highlights",
             configure_highlight, run_highlight),
+    Command("batch", "highlight an archive (JSON Lines or Parquet rows) on Ray, embedded here or on a cluster; "
+                     "resumable", configure_batch, run_batch),
     Command("serve", "serve the API and the reader page with gunicorn, as `make serve` does",
             configure_serve, run_serve),
     Command("keys", "make API keys for BRIEF_API_KEYS_FILE", configure_keys, run_keys),

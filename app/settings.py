@@ -74,6 +74,11 @@ class Settings:
     RATE_LIMIT_STORAGE: str = "memory://"  # where counts live: memory:// is this process only; redis://host:6379/0 is shared
     PROXIES: int = setting(0, minimum=0)  # reverse proxies in front whose X-Forwarded-For is trusted (0: the peer is the client)
     CORS_ORIGINS: str = ""  # origins whose pages may read API answers, comma-separated ("*": any); empty: none
+    # --- brief batch (app/batch/): Ray actors, each a loaded model ---
+    BATCH_ACTORS: int = setting(0, minimum=0)  # actors scoring at once (0: one per BATCH_ACTOR_CPUS cores of the Ray cluster)
+    BATCH_ACTOR_CPUS: int = setting(1, minimum=1)  # cores (TensorFlow threads) of each actor
+    BATCH_ROWS: int = setting(16, minimum=1)  # input rows handed to an actor at a time
+    BATCH_ROWS_IN_FLIGHT: int = setting(4, minimum=1)  # rows an actor scores at once, sharing encoder batches (as a worker's THREADS)
     # --- gunicorn (gunicorn.conf.py) ---
     BIND: str = "127.0.0.1:8000"
     WORKERS: int = setting(2, minimum=1)

@@ -20,6 +20,7 @@ BENCHMARKS = {
     "baselines": ("sizes",),
     "training": ("pipeline", "lstm_fit"),
     "startup": ("stages", "server", "lstm"),
+    "batch": ("service", "batch"),
 }
 
 pytestmark = pytest.mark.slow
