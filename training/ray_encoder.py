@@ -45,7 +45,11 @@ class RayEncoder:
         import ray
         from ray.util import ActorPool
 
-        self.signature = encoder_signature()
+        from app.core.encoder_runtime import choose_precision
+        from app.settings import Settings
+
+        # this machine's choice (BRIEF_ENCODER_PRECISION on its CPU): every actor must encode the same way
+        self.signature = encoder_signature(choose_precision(Settings.load().ENCODER_PRECISION))
         remote = ray.remote(EncodeActor).options(num_cpus=threads, max_restarts=-1, max_task_retries=-1)
         self.pool = ActorPool([remote.remote(threads, self.signature) for _ in range(actors)])
 

@@ -1,7 +1,7 @@
 """The Ray actor of ``brief batch``: one loaded ``Highlighter``, input rows in, one answer line per row out.
 
 Each actor loads the bundled model through the same call as ``brief highlight`` and ``app.highlight``
-(``app.load_highlighter``), warms it up and XLA-compiles the LSTM before its first row as a service
+(``app.load_highlighter``) and warms it up before its first row, as a service
 worker does (``app.server.service``), and answers each row with ``Highlighter.highlight``: the call
 ``POST /api/evaluate`` answers with, so a row's answer is the API's. Several rows are in flight in
 one actor, as several requests are in one worker: their sentences share encoder batches
@@ -39,9 +39,7 @@ class HighlightActor:
 
         self.options = options
         self.highlighter = load_highlighter(settings, fetch_policy(settings))
-        summarizer = self.highlighter.summarizer
-        summarizer.score_texts([WARM_UP_TEXT])
-        summarizer.scorer.compile()  # before the first row: every article then takes the service's graph
+        self.highlighter.summarizer.score_texts([WARM_UP_TEXT])
         self.rows = ThreadPoolExecutor(rows_in_flight, thread_name_prefix="brief-row")
         self.ready_at = time.time()
 

@@ -120,6 +120,7 @@ class Output:
         self.parts.mkdir(parents=True, exist_ok=True)
         for stale in self.parts.glob("*.tmp"):  # a part whose writing was cut short
             stale.unlink()
+        options = json.loads(json.dumps(options))  # as the file holds them (a tuple reads back as a list)
         recorded = self.parts / OPTIONS_FILE
         if recorded.exists() and self.part_files():
             before = json.loads(recorded.read_text())
