@@ -77,6 +77,7 @@ def test_a_ratio_is_the_share_of_sentences_rounded_up():
     assert pick(scores, list("abcde"), Budget("ratio", 0.01)) == [1]
     assert pick(scores, list("abcde"), Budget("ratio", 1.0)) == [0, 1, 2, 3, 4]
     assert Budget("ratio", 0.3).count(10) == 3  # not 4, as ceil(0.3 * 10) in floating point would say
+    assert Budget("ratio", 1e-12).count(5) == 1
 
 
 def test_quotations_questions_and_exclamations_are_recognized():
@@ -97,7 +98,7 @@ budgets = st.one_of(
     st.builds(Budget, st.just("top"), st.integers(1, 12)),
     st.builds(Budget, st.just("words"), st.integers(1, 150)),
     st.builds(Budget, st.just("chars"), st.integers(1, 900)),
-    st.builds(Budget, st.just("ratio"), st.floats(0.01, 1.0)),
+    st.builds(Budget, st.just("ratio"), st.floats(0.0, 1.0, exclude_min=True)),
 )
 
 

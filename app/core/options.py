@@ -24,7 +24,8 @@ class Budget:
         if self.unit == "top":
             return int(self.limit)
         if self.unit == "ratio":
-            return math.ceil(round(self.limit * n_sentences, 9))  # 0.3 x 10 is 3, not 3.0000000000000004
+            # 0.3 x 10 is 3, not 3.0000000000000004; and at least one, however small the share
+            return max(1, math.ceil(round(self.limit * n_sentences, 9)))
         return None
 
     def size(self, sentence: str) -> int:
