@@ -71,6 +71,10 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 if not settings.WORKERS_DIR:
     os.environ["BRIEF_WORKERS_DIR"] = tempfile.mkdtemp(prefix="brief-workers-")
 SHARED_FOLDERS = ("PROMETHEUS_MULTIPROC_DIR", "BRIEF_WORKERS_DIR")
+# The metrics module below makes its files there as it is imported (the container names a folder that
+# does not exist yet): on_starting empties them before any worker starts.
+for name in SHARED_FOLDERS:
+    os.makedirs(os.environ[name], exist_ok=True)
 
 # The app's code, imported once in the master (after the variables above, which some of it reads at
 # import). It starts no thread and loads no model: each worker still loads its own after the fork.

@@ -234,10 +234,15 @@ TODAY=$(date -u +%F)
 start_gunicorn $API_PORT api BRIEF_BIND=127.0.0.1:$API_PORT
 example "curl -s 'localhost:8000/api/evaluate?top=2' -H 'Content-Type: text/plain; charset=utf-8' \\
     --data-binary '$ARTICLE'" > "$TMP/first-example.out"
-{ fence_open; cat "$TMP/first-example.out"; fence_close; } | save_block readme README.md
+example "curl -s 'localhost:8000/api/evaluate?words=25&avoid=questions&keywords=3' -H 'Content-Type: text/plain; charset=utf-8' \\
+    --data-binary '$ARTICLE' | python3 -c 'import json, sys; d = json.load(sys.stdin); print({k: d[k] for k in (\"highlights\", \"budget\", \"keywords\")})'" \
+  > "$TMP/budget-example.out"
+{ fence_open; cat "$TMP/first-example.out"; echo; cat "$TMP/budget-example.out"; fence_close; } | save_block readme README.md
 {
   fence_open
   cat "$TMP/first-example.out"
+  echo
+  cat "$TMP/budget-example.out"
   echo
   example "curl -s localhost:8000/api/evaluate -H 'Content-Type: application/json' \\
     -d '{\"articles\": [{\"text\": \"Rain fell all day. The river rose by a metre overnight.\"}, {\"text\": \"The shop opened at nine. Queues formed early.\"}], \"top\": 1, \"model\": \"luhn\"}'"
@@ -278,6 +283,7 @@ curl -fs --max-time 10 -o /dev/null "http://127.0.0.1:$PAGE_PORT/story.html" || 
 {
   fence_open
   example 'brief highlight --top 2 bridge.txt'
+  example 'brief highlight --words 25 --keywords 3 bridge.txt'
   example 'brief highlight --top 2 --server http://localhost:18790 http://127.0.0.1:18791/story.html missing.html; echo "exit $?"'
   example 'cat story.html | brief highlight --json --top 1 --model luhn -'
   example 'brief highlight --top 0 bridge.txt; echo "exit $?"'
