@@ -207,4 +207,6 @@ def test_image_has_no_compiler_or_pip_cache(image):
                    "command -v gcc cc g++ make; ls -A /root/.cache/pip /home/brief/.cache/pip 2>/dev/null; true").stdout
     assert found.strip() == ""
     size = int(json.loads(podman("image", "inspect", image).stdout)[0]["Size"])
-    assert size < 2_500_000_000, f"image is {size / 1e9:.1f} GB"
+    # 2.37 GB before the OpenVINO runtime (180 MB installed) joined TensorFlow, which the image still needs to
+    # convert the encoder at its first start (docs/encoder-runtime.md); 2.63 GB with it (2026-12-08).
+    assert size < 2_800_000_000, f"image is {size / 1e9:.2f} GB"
