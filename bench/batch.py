@@ -25,7 +25,8 @@ from pathlib import Path
 
 import requests
 
-from bench.common import CNNDM, Server, machine, parse_args, write_result
+from bench.common import CNNDM, Server, parse_args, write_result
+from harness.machine import machine
 
 STORIES = 1000
 VALIDATION = (CNNDM, CNNDM.with_name("validation_cased.jsonl"))

@@ -9,6 +9,7 @@ every other path is measured against (``tf_float32_forward``).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -104,7 +105,13 @@ class OpenVINOForward:
             config["INFERENCE_NUM_THREADS"] = threads
         if _writable(self.folder):
             config["CACHE_DIR"] = str(self.folder / "compiled")  # the compiled blob: a restart skips compiling too
-        self._compiled = _core().compile_model(model, "CPU", config)
+            # Workers that start together compile one at a time: the first writes the blob, the others
+            # read it (two writing the same blob at once fail: "cannot set permissions").
+            with open(self.folder / "compile.lock", "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                self._compiled = _core().compile_model(model, "CPU", config)
+        else:
+            self._compiled = _core().compile_model(model, "CPU", config)
         self._request = self._compiled.create_infer_request()
         self._lock = threading.Lock()  # one infer request: callers take turns (the Coalescer batches them anyway)
 
