@@ -99,16 +99,24 @@ def batch(rows: list[dict], folder: Path) -> dict:
     return {**figures, "command_wall_s": round(wall, 2)}
 
 
+def options(parser) -> None:
+    parser.add_argument("--stories", type=int, default=STORIES, help="how many stories (default %(default)s)")
+    parser.add_argument("--batch-first", action="store_true",
+                        help="run the batch job before the service: on a shared host, whether the order decides the ratio")
+
+
 def main() -> None:
-    args = parse_args(__doc__)
-    rows = stories(40 if args.quick else STORIES)
+    args = parse_args(__doc__, options)
+    rows = stories(40 if args.quick else args.stories)
     result = {"benchmark": "batch", "machine": machine(), "quick": args.quick, "stories": len(rows),
-              "source": [str(p) for p in VALIDATION], "top": TOP}
-    result["service"] = serve(rows, CLIENTS)
-    print(f"service: {result['service']}")
-    with tempfile.TemporaryDirectory(prefix="brief-bench-batch-") as folder:
-        result["batch"] = batch(rows, Path(folder))
-    print(f"batch: {result['batch']}")
+              "source": [str(p) for p in VALIDATION], "top": TOP, "batch_first": args.batch_first}
+    for side in ("batch", "service") if args.batch_first else ("service", "batch"):
+        if side == "service":
+            result["service"] = serve(rows, CLIENTS)
+        else:
+            with tempfile.TemporaryDirectory(prefix="brief-bench-batch-") as folder:
+                result["batch"] = batch(rows, Path(folder))
+        print(f"{side}: {result[side]}")
     ratio = result["batch"]["sentences_per_s"] / result["service"]["sentences_per_s"]
     result["batch_over_service"] = round(ratio, 3)
     result["bar"] = BAR
