@@ -13,6 +13,8 @@ of the master, the way to roll out a new model) the old workers keep serving unt
 are ready (``app.server.handover``).
 """
 
+import ctypes
+import ctypes.util
 import gc
 import importlib
 import os
@@ -53,6 +55,15 @@ limit_request_field_size = 8190
 accesslog = settings.ACCESS_LOG or None
 errorlog = "-"
 loglevel = settings.LOG_LEVEL.lower()
+
+# At most two malloc arenas per process (glibc's default is 8 per core): the request threads of a worker
+# would otherwise each grow an arena of their own, and its RSS with them (docs/startup.md). mallopt, not
+# MALLOC_ARENA_MAX, because glibc read the environment before this file ran; the workers inherit it.
+M_ARENA_MAX = -8
+try:
+    ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt(M_ARENA_MAX, 2)
+except (OSError, AttributeError):  # not glibc
+    pass
 
 # TensorFlow's C++ start-up chatter; set before any worker imports it.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
