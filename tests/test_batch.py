@@ -245,7 +245,7 @@ def test_a_job_on_a_cluster_survives_a_killed_node(tmp_path):
     and a fresh node joins (as a cluster's autoscaler would bring one): every id is written once."""
     from ray.cluster_utils import Cluster
 
-    rows = stories(30, skip=100)
+    rows = stories(150, skip=100)  # enough that the kill lands mid-job however fast the encoder is
     source = write_jsonl(tmp_path / "in.jsonl", rows)
     output = tmp_path / "out.jsonl"
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
