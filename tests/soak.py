@@ -202,7 +202,7 @@ def run_load(url: str, clients: int, duration: float, max_requests: int, timeout
                                  if status is not None and not as_expected(name, status, code)),
         "request_ids_missing": sum(1 for i in ids if not i),
         "request_ids_repeated": len(ids) - len(set(ids)),
-        "errors_sample": sorted({e for _, _, _, e, _, _ in results if e})[:5],
+        "errors_sample": sorted({f"{name}: {e}" for name, _, _, e, _, _ in results if e})[:5],
         "latency_s": {q: round(percentile(latencies, v), 3) for q, v in
                       (("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0))},
         "by_kind": by_kind,
@@ -386,7 +386,8 @@ def main(argv: list[str] | None = None) -> int:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     summary = {k: report[k] for k in ("requests", "served", "status_5xx", "status_429", "connection_errors",
-                                      "unexpected_status", "request_ids_missing", "request_ids_repeated", "latency_s")}
+                                      "unexpected_status", "errors_sample", "request_ids_missing", "request_ids_repeated",
+                                      "latency_s")}
     checks = {k: report[k] for k in ("request_log", "budgets") if k in report}
     if "budgets" in checks:
         checks["budgets"] = {k: v if isinstance(v, int) else len(v) for k, v in checks["budgets"].items()}

@@ -114,7 +114,8 @@ def test_a_short_soak_serves_every_request_without_5xx_or_growth(server, tmp_pat
                     "--duration", "10", "--timeout", "120", "--out", str(out)])
     report = json.loads(out.read_text())
     assert report["served"] >= 20 and report["requests"] == report["served"]
-    assert report["status_5xx"] == 0 and report["connection_errors"] == 0 and report["unexpected_status"] == 0
+    assert report["status_5xx"] == 0 and report["connection_errors"] == 0 and report["unexpected_status"] == 0, \
+        report["errors_sample"]
     assert all(growth < 10 for growth in report["rss_mb"]["growth_percent_by_worker"].values())
     assert not report["rss_mb"]["workers_replaced"]
     assert rc == 0

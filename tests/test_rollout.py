@@ -30,14 +30,16 @@ from tests.conftest import MODEL_FILES, START_TIMEOUT, start_gunicorn, stop_guni
 pytestmark = pytest.mark.slow
 
 CLIENTS = 10
-MIN_LOAD_SECONDS = 60  # the load runs at least this long, and until the last rollout has been served a while
+MIN_LOAD_SECONDS = 20  # the load runs at least this long (workers recycle every few seconds under it), and until
+# the last rollout has been served a while
 ROLLOUTS = 3
 MAX_REQUESTS = 50  # each worker is recycled after 50 requests, give or take the jitter
 # Seconds from the SIGHUP to the last response of an older model: the new workers' load, ~35 s on 2
 # idle cores, but 80-300 s on 2 cores that this load and other engineers' jobs keep busy (measured).
 SWITCH_WITHIN = 420
 CLIENT_TIMEOUT = 300  # seconds a request may wait for an answer
-AFTER_LAST = 10  # seconds of load after the last rollout is complete
+AFTER_LAST = 5  # seconds of load after the last rollout is complete
+SETTLE = 3  # seconds of load before the first rollout and after each one
 
 
 def write_version(root: Path, name: str, model_id: str) -> Path:
@@ -113,7 +115,7 @@ def test_three_rollouts_and_recycling_every_50_requests_under_load_fail_no_reque
         wait_until_ready(server, START_TIMEOUT)
         started = time.time()
         load.start()
-        time.sleep(10)
+        time.sleep(SETTLE)
         for k in range(1, ROLLOUTS + 1):
             point_current(root, write_version(root, f"v{k}", ids[k]))
             hups.append(time.time())
@@ -123,7 +125,7 @@ def test_three_rollouts_and_recycling_every_50_requests_under_load_fail_no_reque
             switched.append(time.time())
             if time.time() - hups[-1] > SWITCH_WITHIN:
                 break  # failed: the figures below say how far it got
-            time.sleep(5)
+            time.sleep(SETTLE)
         while time.time() - started < MIN_LOAD_SECONDS or time.time() - switched[-1] < AFTER_LAST:
             time.sleep(1)
     finally:

@@ -370,6 +370,29 @@ def test_gunicorn_refuses_a_request_without_a_valid_key_and_serves_one_with_it(s
 
 
 @slow
+def test_a_request_refused_before_its_body_arrives_still_gets_the_answer(secure):
+    """The server decides 401 from the headers alone; the client sends its body after that (a slow
+    network, a busy client). The answer must still reach it, not a reset connection: the server reads
+    the body it will not use before it answers and closes."""
+    import socket
+
+    host, port = secure.url.removeprefix("http://").split(":")
+    body = b"x" * 200_000
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(b"POST /api/evaluate HTTP/1.1\r\nHost: brief\r\nConnection: close\r\n"
+                     b"Content-Type: text/plain\r\nAuthorization: Bearer wrong\r\n"
+                     b"Content-Length: %d\r\n\r\n" % len(body))
+        for start in range(0, len(body), 50_000):  # a slow client: the server has decided before the first piece
+            time.sleep(0.3)
+            sock.sendall(body[start:start + 50_000])
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+    assert b'"unauthorized"' in answer
+
+
+@slow
 def test_gunicorn_keeps_health_ready_and_the_page_open_however_often_they_are_asked(secure):
     for _ in range(2 * REQUESTS):
         for path in ("/api/health", "/api/ready"):
@@ -542,7 +565,8 @@ def test_a_short_soak_with_keys_and_budgets_gets_no_5xx_and_a_429_only_when_over
                     "--keys-file", str(keys_file), "--log", str(secure.log), "--out", str(out),
                     "--rate-limit", f"{REQUESTS} requests/{WINDOW} seconds, {SENTENCES} sentences/{WINDOW} seconds"])
     report = json.loads(out.read_text())
-    assert report["status_5xx"] == 0 and report["connection_errors"] == 0 and report["unexpected_status"] == 0
+    assert report["status_5xx"] == 0 and report["connection_errors"] == 0 and report["unexpected_status"] == 0, \
+        report["errors_sample"]
     assert report["status_429"] > 0 and report["by_kind"]["no-key"]["statuses"].keys() == {"401"}
     assert report["request_ids_missing"] == 0 and report["request_ids_repeated"] == 0
     assert report["request_log"]["ids_not_in_log"] == 0 and report["request_log"]["ids_repeated_in_log"] == 0

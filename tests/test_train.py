@@ -1,6 +1,7 @@
 """End to end on a tiny data set: train -> save .h5 + card -> load in the service's Summarizer -> score."""
 
 import json
+import logging
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from app.core.encoder_runtime import choose_precision
 from app.core.probes import PROBE_SENTENCES
 from app.core.ranking import LENGTH_EXPONENTS, PICK_RULES
 from app.settings import NLTK_DATA, Settings, resolve
+from training.recipe import parse_args
 
 pytestmark = pytest.mark.slow
 
@@ -134,7 +136,30 @@ def _tiny_args(root, out, *extra):
     ]
 
 
-def test_interrupted_training_leaves_the_saved_model_intact_and_resumes(tiny_run):
+def train_here(root, out, *extra, capsys, caplog) -> tuple[str, str]:
+    """``training.train`` on the tiny set in this process (TensorFlow is loaded once for the module): its
+    standard output (Keras's epochs) and its log."""
+    from training.train import main
+
+    capsys.readouterr()
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        main(_tiny_args(root, out, *extra)[4:])
+    return capsys.readouterr().out, caplog.text
+
+
+def refused_here(root, out, *extra, caplog) -> str:
+    """``training.train`` in this process, expected to stop with a message: the message (what the
+    command prints on standard error, without a traceback)."""
+    from training.train import main
+
+    with caplog.at_level(logging.INFO), pytest.raises(SystemExit) as stopped:
+        main(_tiny_args(root, out, *extra)[4:])
+    assert isinstance(stopped.value.code, str), f"exited {stopped.value.code!r} without saying why"
+    return stopped.value.code
+
+
+def test_interrupted_training_leaves_the_saved_model_intact_and_resumes(tiny_run, capsys, caplog):
     import re
     import signal
     import time
@@ -159,46 +184,39 @@ def test_interrupted_training_leaves_the_saved_model_intact_and_resumes(tiny_run
     assert not [p for p in (root / "models").iterdir() if p.name.startswith(".")]  # no half-written file
     assert list((root / "runs/tiny/fits").glob("backup_0/*")), "an epoch checkpoint was left to resume from"
 
-    resumed = subprocess.run(_tiny_args(root, "models/tiny.h5", "--epochs", "6", "--patience", "500", "--resume"),
-                             capture_output=True, text=True, timeout=600)
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
-    first_epoch = int(re.search(r"Epoch (\d+)/6", resumed.stdout).group(1))
+    resumed, _ = train_here(root, "models/tiny.h5", "--epochs", "6", "--patience", "500", "--resume",
+                            capsys=capsys, caplog=caplog)
+    first_epoch = int(re.search(r"Epoch (\d+)/6", resumed).group(1))
     assert first_epoch > 1, "the resumed fit started over instead of going on from its checkpoint"
     assert model_path.read_bytes() != before
 
 
-def test_more_restarts_with_resume_reuse_the_fits_already_done(tiny_run):
+def test_more_restarts_with_resume_reuse_the_fits_already_done(tiny_run, capsys, caplog):
     """Fit i is seeded seed+i on the same data whatever --restarts says: going from one fit to two
     (and averaging them) refits only the new one."""
     root, _ = tiny_run
-    first = subprocess.run(_tiny_args(root, "models/more.h5", "--epochs", "2"), capture_output=True, text=True, timeout=600)
-    assert first.returncode == 0, first.stderr[-3000:]
-    more = subprocess.run(_tiny_args(root, "models/more.h5", "--epochs", "2", "--resume") + ["--restarts", "2", "--ensemble"],
-                          capture_output=True, text=True, timeout=600)
-    assert more.returncode == 0, more.stderr[-3000:]
-    assert "fit 0: resumed from" in more.stderr
-    assert "fit 1: resumed" not in more.stderr and "Epoch 1/2" in more.stdout  # the second fit was made
+    train_here(root, "models/more.h5", "--epochs", "2", capsys=capsys, caplog=caplog)
+    out, log = train_here(root, "models/more.h5", "--epochs", "2", "--resume", "--restarts", "2", "--ensemble",
+                          capsys=capsys, caplog=caplog)
+    assert "fit 0: resumed from" in log
+    assert "fit 1: resumed" not in log and "Epoch 1/2" in out  # the second fit was made
     metrics = json.loads((root / "runs/more/metrics.json").read_text())
     assert [f["seed"] for f in metrics["fits"]] == [1, 2]
-    other = subprocess.run(_tiny_args(root, "models/more.h5", "--epochs", "2", "--resume", "--units", "4"),
-                           capture_output=True, text=True, timeout=600)
-    assert other.returncode == 0, other.stderr[-3000:]
-    assert "fit 0: resumed" not in other.stderr  # other hyper-parameters are another fit
+    _, log = train_here(root, "models/more.h5", "--epochs", "2", "--resume", "--units", "4", capsys=capsys, caplog=caplog)
+    assert "fit 0: resumed" not in log  # other hyper-parameters are another fit
 
 
-def test_average_with_tries_every_fit_with_a_saved_model_and_keeps_the_best_candidate(tiny_run):
+def test_average_with_tries_every_fit_with_a_saved_model_and_keeps_the_best_candidate(tiny_run, capsys, caplog):
     """A fit of another data mix (--average-with) is averaged with each of the run's fits, not only the
     best alone; the best of all the candidates on validation is kept, and the card says so."""
     import re
 
     root, _ = tiny_run
     member = json.loads((root / "models/tiny.json").read_text())
-    run = subprocess.run(_tiny_args(root, "models/mixed.h5", "--epochs", "2", "--seed", "7",
-                                    "--average-with", str(root / "models/tiny.h5"), "--restarts", "2"),
-                         capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr[-3000:]
-    found = re.findall(r"fit (\d) averaged with (\S+): validation criterion ([\d.]+) \(alone ([\d.]+)\)", run.stderr)
-    assert [f[0] for f in found] == ["0", "1"] and {f[1] for f in found} == {member["id"]}, run.stderr[-3000:]
+    _, log = train_here(root, "models/mixed.h5", "--epochs", "2", "--seed", "7",
+                        "--average-with", str(root / "models/tiny.h5"), "--restarts", "2", capsys=capsys, caplog=caplog)
+    found = re.findall(r"fit (\d) averaged with (\S+): validation criterion ([\d.]+) \(alone ([\d.]+)\)", log)
+    assert [f[0] for f in found] == ["0", "1"] and {f[1] for f in found} == {member["id"]}, log[-3000:]
     candidates = {f"fit {f[0]}": float(f[3]) for f in found}
     candidates.update({f"fit {f[0]} averaged with {member['id']}": float(f[2]) for f in found})
     best = max(candidates.values())
@@ -214,19 +232,18 @@ def test_average_with_tries_every_fit_with_a_saved_model_and_keeps_the_best_cand
     assert (saved.name == "brief_ensemble") == ("averaged with" in card["chosen"])  # the file holds what the card chose
 
 
-def test_average_with_a_missing_or_mismatched_model_fails_at_once_with_the_reason(tiny_run):
+def test_average_with_a_missing_or_mismatched_model_fails_at_once_with_the_reason(tiny_run, capsys, caplog):
     root, _ = tiny_run
-    missing = subprocess.run(_tiny_args(root, "models/bad.h5", "--average-with", str(root / "models/none.h5")),
-                             capture_output=True, text=True, timeout=300)
-    assert missing.returncode != 0 and "cannot read model card" in missing.stderr
-    assert "Traceback" not in missing.stderr and not (root / "models/bad.h5").exists()
+    assert "cannot read model card" in refused_here(root, "models/bad.h5", "--average-with", str(root / "models/none.h5"),
+                                                    caplog=caplog)
+    assert not (root / "models/bad.h5").exists()
     card = json.loads((root / "models/tiny.json").read_text())
     (root / "models/other.h5").write_bytes((root / "models/tiny.h5").read_bytes())
     (root / "models/other.json").write_text(json.dumps({**card, "features": card["features"][::-1]}))
-    mismatched = subprocess.run(_tiny_args(root, "models/bad.h5", "--average-with", str(root / "models/other.h5")),
-                                capture_output=True, text=True, timeout=300)
-    assert mismatched.returncode != 0 and "was fit on the features" in mismatched.stderr
-    assert "Epoch 1/" not in mismatched.stdout  # refused before any fit
+    capsys.readouterr()
+    assert "was fit on the features" in refused_here(root, "models/bad.h5", "--average-with",
+                                                     str(root / "models/other.h5"), caplog=caplog)
+    assert "Epoch 1/" not in capsys.readouterr().out  # refused before any fit
 
 
 def test_teacher_labels_are_the_mean_of_the_teachers_scores_on_the_whole_article():
@@ -257,25 +274,23 @@ def test_teacher_labels_are_the_mean_of_the_teachers_scores_on_the_whole_article
     assert teacher_labels(examples, []) is examples
 
 
-def test_teacher_run_records_its_teachers_and_refuses_a_missing_one(tiny_run):
+def test_teacher_run_records_its_teachers_and_refuses_a_missing_one(tiny_run, capsys, caplog):
     root, _ = tiny_run
     teacher = json.loads((root / "models/tiny.json").read_text())
-    run = subprocess.run(_tiny_args(root, "models/student.h5", "--epochs", "2", "--teacher", str(root / "models/tiny.h5")),
-                         capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr[-3000:]
-    assert "teacher 1 of 1: scoring 4 training articles" in run.stderr
+    _, log = train_here(root, "models/student.h5", "--epochs", "2", "--teacher", str(root / "models/tiny.h5"),
+                        capsys=capsys, caplog=caplog)
+    assert "teacher 1 of 1: scoring 4 training articles" in log
     card = json.loads((root / "models/student.json").read_text())
     assert card["id"].startswith("student-distilled-")
     assert card["training_data"]["teachers"] == [{
         "id": teacher["id"], "model_sha256": teacher["model_sha256"],
         "validation_criterion": teacher["validation_criterion"], "train": teacher["training_data"]["train"]}]
-    missing = subprocess.run(_tiny_args(root, "models/bad.h5", "--teacher", str(root / "models/none.h5")),
-                             capture_output=True, text=True, timeout=300)
-    assert missing.returncode != 0 and "cannot read model card" in missing.stderr
-    assert "Traceback" not in missing.stderr and not (root / "models/bad.h5").exists()
+    assert "cannot read model card" in refused_here(root, "models/bad.h5", "--teacher", str(root / "models/none.h5"),
+                                                    caplog=caplog)
+    assert not (root / "models/bad.h5").exists()
 
 
-def test_jobs_fit_seeds_side_by_side_in_worker_processes(tiny_run):
+def test_jobs_fit_seeds_side_by_side_in_worker_processes(tiny_run, capsys):
     """--jobs 2: the two fits run at once, each in a process of its own, and the run goes on from
     what they saved exactly as from resumed fits (seeds 1 and 2, chosen on validation, card written)."""
     root, _ = tiny_run
@@ -291,17 +306,18 @@ def test_jobs_fit_seeds_side_by_side_in_worker_processes(tiny_run):
     assert [f["seed"] for f in metrics["fits"]] == [1, 2]
     assert all(len(f["history"]["val_loss"]) == 2 for f in metrics["fits"])
     assert json.loads((root / "models/jobs.json").read_text())["hyperparameters"]["restarts"] == 2
-    bad = subprocess.run(_tiny_args(root, "models/jobs.h5", "--jobs", "0"), capture_output=True, text=True, timeout=120)
-    assert bad.returncode == 2 and "--jobs must be 1 or more" in bad.stderr
+    with pytest.raises(SystemExit) as bad:
+        parse_args(_tiny_args(root, "models/jobs.h5", "--jobs", "0")[4:])
+    assert bad.value.code == 2 and "--jobs must be 1 or more" in capsys.readouterr().err
 
 
 def test_grid_search_fits_every_combination_and_ranks_them_by_validation_rouge(tiny_run, tmp_path):
     root, _ = tiny_run
     out = tmp_path / "search.json"
     args = _tiny_args(root, "models/search.h5", "--epochs", "1")[4:]  # training.train's arguments, which search takes too
-    run = subprocess.run([sys.executable, "-m", "training.search", "--grid", "units=4,8", "--json", str(out), *args],
-                         capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr[-3000:]
+    from training.search import main as search
+
+    search(["--grid", "units=4,8", "--json", str(out), *args])
     results = json.loads(out.read_text())["results"]
     assert sorted(r["units"] for r in results) == ["4", "8"]
     assert [r["mean"] for r in results] == sorted((r["mean"] for r in results), reverse=True)

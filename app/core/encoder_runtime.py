@@ -2,14 +2,18 @@
 
 keras-hub stays the source of the graph and the weights: the first start converts its
 ``BertBackbone`` (under TensorFlow) to OpenVINO's IR and writes it to a cache folder keyed by the
-weights' sha256, OpenVINO's version and the precision; every later start reads that folder and
-imports neither TensorFlow nor Keras. The float32 TensorFlow forward stays here as the reference
-every other path is measured against (``tf_float32_forward``).
+weights' sha256 and OpenVINO's version; every later start reads that folder and imports neither
+TensorFlow nor Keras. The IR holds the float32 weights whatever the precision: the precision is a
+compile setting, and each precision's compiled blob is kept beside the IR. The container image
+converts at build time (``python -m app.core.encoder_runtime FOLDER``) and ships without TensorFlow.
+The float32 TensorFlow forward stays here as the reference every other path is measured against
+(``tf_float32_forward``).
 """
 
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -75,14 +79,14 @@ def openvino_version() -> str:
     return openvino.get_version().split("-")[0]
 
 
-def cache_key(precision: str) -> dict:
-    """What the converted model depends on: the weights, the converter and the precision it is compiled in."""
-    return {"weights_sha256": WEIGHTS_SHA256, "openvino": openvino_version(), "precision": precision}
+def cache_key() -> dict:
+    """What the converted model depends on: the weights and the converter (not the precision, a compile setting)."""
+    return {"weights_sha256": WEIGHTS_SHA256, "openvino": openvino_version()}
 
 
-def cache_folder(cache_dir: str | Path, precision: str) -> Path:
-    key = cache_key(precision)
-    return Path(cache_dir) / f"minilm-{key['weights_sha256'][:16]}-openvino-{key['openvino']}-{precision}"
+def cache_folder(cache_dir: str | Path) -> Path:
+    key = cache_key()
+    return Path(cache_dir) / f"minilm-{key['weights_sha256'][:16]}-openvino-{key['openvino']}"
 
 
 class OpenVINOForward:
@@ -94,8 +98,8 @@ class OpenVINOForward:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
         self.precision = precision
-        self.folder = cache_folder(cache_dir, precision)
-        model = load_or_convert(model_dir, self.folder, precision)
+        self.folder = cache_folder(cache_dir)
+        model = load_or_convert(model_dir, self.folder)
         threads = threads or int(os.environ.get("OMP_NUM_THREADS", "0") or 0)
         # No pinning: each gunicorn worker would pin its threads to the same first cores, and on a
         # shared host pinned threads wait for busy cores (pinned: 50 sentences/s on 2 threads here, 68 not).
@@ -104,7 +108,8 @@ class OpenVINOForward:
         if threads:
             config["INFERENCE_NUM_THREADS"] = threads
         if _writable(self.folder):
-            config["CACHE_DIR"] = str(self.folder / "compiled")  # the compiled blob: a restart skips compiling too
+            # the compiled blob, one per precision: a restart skips compiling too
+            config["CACHE_DIR"] = str(self.folder / f"compiled-{precision}")
             # Workers that start together compile one at a time: the first writes the blob, the others
             # read it (two writing the same blob at once fail: "cannot set permissions").
             with open(self.folder / "compile.lock", "a") as lock:
@@ -121,7 +126,7 @@ class OpenVINOForward:
             return self._request.get_output_tensor(0).data.copy()
 
 
-def load_or_convert(model_dir: Path, folder: Path, precision: str):
+def load_or_convert(model_dir: Path, folder: Path):
     """The OpenVINO model from ``folder``, converted from keras-hub and written there first if it is not there.
 
     The folder appears whole or not at all (written beside it, then renamed), so two workers
@@ -131,7 +136,7 @@ def load_or_convert(model_dir: Path, folder: Path, precision: str):
     import openvino
 
     xml = folder / MODEL_XML
-    if xml.is_file() and _key_matches(folder, precision):
+    if xml.is_file() and _key_matches(folder):
         return _core().read_model(str(xml))
     model = convert_keras_hub(model_dir)
     try:
@@ -142,7 +147,7 @@ def load_or_convert(model_dir: Path, folder: Path, precision: str):
         return model
     try:
         openvino.save_model(model, str(building / MODEL_XML), compress_to_fp16=False)
-        (building / "key.json").write_text(json.dumps(cache_key(precision), indent=2) + "\n")
+        (building / "key.json").write_text(json.dumps(cache_key(), indent=2) + "\n")
         os.rename(building, folder)
         log.info("encoder converted to OpenVINO and cached in %s", folder)
     except OSError:  # another worker renamed its folder first: theirs is as good
@@ -155,8 +160,8 @@ def convert_keras_hub(model_dir: Path):
     global conversions
     import openvino
 
-    log.info("converting the encoder from keras-hub to OpenVINO (once per weights, OpenVINO version and precision)")
-    graph = _tf_graph(model_dir)
+    log.info("converting the encoder from keras-hub to OpenVINO (once per weights and OpenVINO version)")
+    graph = _tf_graph.__wrapped__(model_dir)  # not kept: a worker converts once, then serves with OpenVINO
     model = openvino.convert_model(graph)
     # keras-hub's backbone also returns the pooled [CLS] output; Brief mean-pools the hidden states.
     model = openvino.Model([model.outputs[0]], model.get_parameters(), "minilm")
@@ -170,8 +175,10 @@ def tf_float32_forward(model_dir: Path) -> Forward:
     return lambda token_ids, mask: graph(token_ids, mask).numpy()
 
 
+@functools.lru_cache(maxsize=1)
 def _tf_graph(model_dir: Path):
-    """keras-hub's ``BertBackbone`` as a ``tf.function`` with batch and length left open."""
+    """keras-hub's ``BertBackbone`` as a ``tf.function`` with batch and length left open (built once per
+    process: a training run that releases several models computes their probe vectors with one)."""
     import keras_hub  # heavy: TensorFlow and Keras, imported only to convert or to measure against
     import tensorflow as tf
 
@@ -185,9 +192,9 @@ def _tf_graph(model_dir: Path):
     )
 
 
-def _key_matches(folder: Path, precision: str) -> bool:
+def _key_matches(folder: Path) -> bool:
     try:
-        return json.loads((folder / "key.json").read_text()) == cache_key(precision)
+        return json.loads((folder / "key.json").read_text()) == cache_key()
     except (OSError, ValueError):
         return False
 
@@ -209,3 +216,29 @@ def _core():
 
             _the_core = openvino.Core()
         return _the_core
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m app.core.encoder_runtime FOLDER``: convert the installed weights into FOLDER's cache, as a
+    first start would (the container image does it at build time, so that it needs no TensorFlow to serve)."""
+    import argparse
+
+    from app.core.weights import verify_weights, weights_dir
+
+    parser = argparse.ArgumentParser(prog="python -m app.core.encoder_runtime",
+                                     description="Convert the installed encoder weights to OpenVINO's IR, as a first start would.")
+    parser.add_argument("folder", type=Path, help="the cache folder (BRIEF_ENCODER_CACHE) to write the converted encoder in")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    model_dir = weights_dir()
+    verify_weights(model_dir)
+    folder = cache_folder(args.folder)
+    load_or_convert(model_dir, folder)
+    if not _key_matches(folder):
+        parser.exit(1, f"could not write the converted encoder to {folder}\n")
+    print(folder)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

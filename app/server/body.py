@@ -1,6 +1,10 @@
 """Read a request's raw body within its limits: size (413, from Content-Length before reading), time (408), UTF-8 (400).
 
 gunicorn's errors for a broken chunked body, and a client that hangs up, are 400 ``malformed_body``.
+A request refused before its body is read (401, 429, 413, ...) still has its body read and dropped,
+within the time limit, before the answer goes out (``install``): otherwise gunicorn closes the
+connection with the body unread, the kernel resets it, and a client still sending sees a broken
+pipe, not the answer.
 """
 
 from __future__ import annotations
@@ -8,7 +12,7 @@ from __future__ import annotations
 import socket
 import threading
 
-from flask import Request
+from flask import Flask, Request, Response, request
 from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
@@ -32,6 +36,34 @@ def read_body(request: Request, timeout: float) -> bytes:
     if request.content_length is not None and len(data) < request.content_length:
         raise APIError(400, "malformed_body", f"the body ended after {len(data)} of {request.content_length} bytes")
     return data
+
+
+DRAIN_FACTOR = 4  # a body refused as too large is still read (and dropped) up to this many times MAX_CONTENT_LENGTH
+
+
+def install(app: Flask) -> None:
+    timeout = app.config["BODY_TIMEOUT"]
+
+    @app.after_request
+    def read_the_rest(response: Response) -> Response:
+        """Read (and drop) what the handler left of the body, so that the client gets this answer.
+
+        Within the body's time limit, and up to ``DRAIN_FACTOR`` times the size limit: a body over
+        that is left unread, and its client sees the connection reset.
+        """
+        if request.content_length is None and not request.environ.get("wsgi.input_terminated"):
+            return response  # no body
+        most = DRAIN_FACTOR * (request.max_content_length or 0)
+        if request.content_length is not None and request.content_length > most:
+            return response
+        stream = request.environ["wsgi.input"]  # gunicorn's: ends at the body's end (Content-Length or chunked)
+        with BodyDeadline(request.environ.get("gunicorn.socket"), timeout):
+            try:
+                while most > 0 and (chunk := stream.read(min(1 << 16, most))):
+                    most -= len(chunk)
+            except (ParseException, OSError, ValueError):
+                pass  # a broken body, or a client gone: the answer goes out (or not) all the same
+        return response
 
 
 def read_limited(request: Request) -> bytes:
