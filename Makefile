@@ -23,8 +23,12 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 serve: setup
 	BRIEF_BIND=0.0.0.0:$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
 
+# Two processes, each taking whole files (a file's session gunicorn and fixtures stay on one process):
+# most tests wait on a server, a browser or a container, so two share 2 cores well.
+# `make test TEST_WORKERS=0` runs them in this one process.
+TEST_WORKERS ?= 2
 test: setup
-	$(BIN)/python -m pytest -ra
+	$(BIN)/python -m pytest -ra -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: setup
 	$(BIN)/python -m pytest -ra -m "not slow"

@@ -196,6 +196,8 @@ def test_the_first_start_converts_and_caches_a_restart_reads_the_cache(converted
         assert encoder_runtime.conversions == converted_before
         assert other.encode(["The cat sat on the mat."]).shape == (1, DIM)
     assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no half-written folder left behind
+    # readable by a service user other than the one that converted (the image converts as root)
+    assert all(p.stat().st_mode & 0o004 for p in (xml.parent, xml, xml.with_suffix(".bin"), xml.parent / "key.json"))
 
 
 def test_a_restart_with_the_cache_imports_neither_tensorflow_nor_keras(converted):

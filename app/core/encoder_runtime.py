@@ -148,6 +148,7 @@ def load_or_convert(model_dir: Path, folder: Path):
     try:
         openvino.save_model(model, str(building / MODEL_XML), compress_to_fp16=False)
         (building / "key.json").write_text(json.dumps(cache_key(), indent=2) + "\n")
+        os.chmod(building, 0o755)  # mkdtemp's 0700 would hide it from a service user other than the one converting
         os.rename(building, folder)
         log.info("encoder converted to OpenVINO and cached in %s", folder)
     except OSError:  # another worker renamed its folder first: theirs is as good
