@@ -267,9 +267,11 @@ def check_budgets(lines: list[dict], rate_limit: str) -> dict:
 def soak(url: str, master: int, clients: int, duration: float, max_requests: int, timeout: float, seed: int,
          keys: list[str] | None = None) -> dict:
     rss_ready, pss_ready = workers_rss(master), workers_pss(master)
-    # Warm-up: every kind of request a few times, so each worker has traced every padded length it will see.
-    warm = run_load(url, clients=4, duration=60, max_requests=4 * len(request_mix(bool(keys))), timeout=timeout,
-                    seed=seed + 1000, keys=keys)
+    # Warm-up: every kind of request a few times, at the run's concurrency, so each worker has met every
+    # padded length it will see and held as many requests at once as it will (the memory a worker keeps
+    # for its busiest moment is reached here, not counted as growth during the run).
+    warm = run_load(url, clients=clients, duration=60, max_requests=4 * len(request_mix(bool(keys))),
+                    timeout=timeout, seed=seed + 1000, keys=keys)
     rss_start = workers_rss(master)
     load = run_load(url, clients, duration, max_requests, timeout, seed, keys)
     rss_end, pss_end = workers_rss(master), workers_pss(master)
