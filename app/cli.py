@@ -352,7 +352,7 @@ COMMANDS = [
             configure_serve, run_serve),
     Command("keys", "make API keys for BRIEF_API_KEYS_FILE", configure_keys, run_keys),
     Command("train", "train a model: python -m training.train with these arguments (`brief train --help`; "
-                     "`make train`'s recipe is in the Makefile)",
+                     "with none, the shipped recipe: `python -m training.recipe` prints it)",
             configure_passthrough, run_module("training.train"), passthrough=True),
     Command("evaluate", "ROUGE of the model and the baselines: python -m training.evaluate with these arguments",
             configure_passthrough, run_module("training.evaluate"), passthrough=True),

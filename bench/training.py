@@ -3,7 +3,7 @@
     python -m bench.training           # -> bench/results/training.json (about 3 minutes)
 
 The LSTM is the shipped model's configuration (from its card's hyperparameters), fitted with
-``training.model.build_model`` and ``training.examples.ExampleBatches`` as ``training.train``
+``training.model.build_model`` and ``training.model.ExampleBatches`` as ``training.train``
 does, on rows of real articles' lengths. No GPU is lent to this task, so no GPU (JAX) figures.
 """
 
@@ -60,8 +60,8 @@ def fit(lengths: list[int], epochs: int) -> dict:
 
     from app.core.encoder import DIM
     from app.core.features import N_FEATURES
-    from training.examples import Example, ExampleBatches
-    from training.model import build_model
+    from training.examples import Example
+    from training.model import ExampleBatches, build_model
     from training.recipe import ModelConfig
 
     hyper = json.loads(CARD_PATH.read_text()).get("hyperparameters", {}) if CARD_PATH.is_file() else {}

@@ -88,7 +88,8 @@ def test_a_repeated_training_set_is_oversampled(tmp_path):
 
 def test_a_weighted_training_set_is_loaded_once_and_weighs_more_in_the_loss(tmp_path):
     from training.data import load_sets
-    from training.examples import Example, ExampleBatches
+    from training.examples import Example
+    from training.model import ExampleBatches
 
     path = tmp_path / "s.jsonl"
     path.write_text(json.dumps({"id": "a", "article": "Text.", "highlights": "h"}) + "\n")

@@ -100,7 +100,7 @@ def test_listwise_loss_ignores_padded_steps():
 
 
 def test_a_listwise_model_fits_and_reloads_from_h5(tmp_path):
-    from training.examples import ExampleBatches
+    from training.model import ExampleBatches
 
     model = build_model(ModelConfig(units=8, loss="listwise"), DIM)
     rng = np.random.default_rng(0)

@@ -175,8 +175,7 @@ def fit_multi_worker(strategy, config: TrainConfig, splits, index: int, count: i
     import numpy as np
     import tensorflow as tf
 
-    from training.examples import ExampleBatches
-    from training.model import build_model
+    from training.model import ExampleBatches, build_model
 
     keras.utils.set_random_seed(config.seed)
     dim = splits.train[0].rows.shape[1]

@@ -23,8 +23,8 @@ from app.core.card import score_histogram
 from app.core.ranking import LENGTH_EXPONENTS, PICK_RULES
 from app.core.scorer import predict_rows
 from training.evaluate import evaluate_scores
-from training.examples import Example, ExampleBatches
-from training.model import build_model
+from training.examples import Example
+from training.model import ExampleBatches, build_model
 from training.recipe import TrainConfig
 
 log = logging.getLogger("training")

@@ -20,7 +20,10 @@ tell them apart.
 from __future__ import annotations
 
 import keras
+import numpy as np
 
+from app.core.batching import bucket_length, pad_rows
+from training.examples import Example
 from training.recipe import ModelConfig
 
 PADDING_LABEL = -1.0  # the target of a padded step
@@ -85,3 +88,50 @@ def build_model(config: ModelConfig, input_dim: int) -> keras.Model:
         weighted_metrics=[],
     )
     return model
+
+
+class ExampleBatches(keras.utils.PyDataset):
+    """Batches of articles of similar length, padded to a length bucket, reshuffled every epoch.
+
+    Yields ``([x, mask], y, sample_weight)`` with ``sample_weight`` 0 and ``y`` ``PADDING_LABEL``
+    on padding, so padding never touches the loss; on real sentences ``sample_weight`` is the
+    article's weight.
+    """
+
+    def __init__(self, examples: list[Example], batch_size: int, max_sentences: int, seed: int, shuffle: bool = True):
+        super().__init__()
+        self.examples = examples
+        self.batch_size = batch_size
+        self.max_sentences = max_sentences
+        self.rng = np.random.default_rng(seed)
+        self.shuffle = shuffle
+        self._make_batches()
+
+    def _make_batches(self) -> None:
+        order = sorted(range(len(self.examples)), key=lambda i: len(self.examples[i].rows) + self.rng.random())
+        self.batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        if self.shuffle:
+            self.rng.shuffle(self.batches)
+        # Keras infers the input signature from the first few batches: lead with the longest and
+        # the shortest, so the time axis is seen to vary (else later, longer batches are refused).
+        lengths = [max(len(self.examples[i].rows) for i in b) for b in self.batches]
+        longest, shortest = int(np.argmax(lengths)), int(np.argmin(lengths))
+        first = [self.batches[longest]] + ([self.batches[shortest]] if shortest != longest else [])
+        self.batches = first + [b for j, b in enumerate(self.batches) if j not in (longest, shortest)]
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, index: int):
+        members = [self.examples[i] for i in self.batches[index]]
+        length = min(self.max_sentences, bucket_length(max(len(e.rows) for e in members)))
+        x, mask = pad_rows([e.rows for e in members], length)
+        y = np.full(mask.shape + (1,), PADDING_LABEL, dtype=np.float32)
+        for row, e in enumerate(members):
+            y[row, : min(length, len(e.labels)), 0] = e.labels[:length]
+        weights = np.array([e.weight for e in members], dtype=np.float32)
+        return (x, mask), y, mask * weights[:, None]
+
+    def on_epoch_end(self) -> None:
+        if self.shuffle:
+            self._make_batches()
