@@ -6,13 +6,17 @@ content type, body schema), and never a 5xx. Bounded: a few examples per operati
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlsplit
+
+import jsonschema
 import pytest
 import requests
 import schemathesis
 from schemathesis import GenerationMode
 from hypothesis import HealthCheck, given, settings
 from schemathesis.config import SchemathesisConfig
-from schemathesis.specs.openapi.checks import positive_data_acceptance
+from schemathesis.core.failures import AcceptedNegativeData
+from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from app.server.auth import new_key
 from tests.conftest import START_TIMEOUT, start_gunicorn, stop_gunicorn, wait_until_ready
@@ -53,6 +57,45 @@ def accepts_valid_data(ctx, response, case) -> None:
     return None
 
 
+# schemathesis negates values that go on the wire as valid ones: a text/plain or text/html body of another
+# type is sent as its text (any text is an article), and a form-style array of null as an empty value
+# (`avoid=`: avoid nothing). It judges those it can (one component at a time), not two such at once.
+# So an accepted "invalid" request fails only if what was sent is invalid: the query as the server
+# reads it (each value against its parameter's schema) and a text body of 1 to maxLength characters.
+@schemathesis.check
+def rejects_invalid_data(ctx, response, case) -> None:
+    """schemathesis' negative_data_rejection, judged on what was sent where it cannot be."""
+    try:
+        negative_data_rejection(ctx, response, case)
+    except AcceptedNegativeData:
+        if not sent_request_is_valid(case.operation.definition.raw, response.request):
+            raise
+    return None
+
+
+def sent_request_is_valid(operation: dict, request) -> bool:
+    """Only for text bodies (JSON ones schemathesis judges itself): every query value and the body as sent."""
+    media_type = (request.headers.get("Content-Type") or "").split(";")[0].strip()
+    if media_type not in ("text/plain", "text/html"):
+        return False
+    parameters = {p["name"]: p["schema"] for p in operation.get("parameters", []) if p["in"] == "query"}
+    for name, value in parse_qsl(urlsplit(request.url).query, keep_blank_values=True):
+        schema = parameters.get(name)
+        if schema is None:
+            continue  # the service ignores a parameter it does not know
+        try:
+            if schema.get("type") == "array":
+                value = [item for item in value.split(",") if item]
+            elif schema.get("type") in ("integer", "number"):
+                value = (int if schema["type"] == "integer" else float)(value)
+            jsonschema.validate(value, schema)
+        except (ValueError, jsonschema.ValidationError):
+            return False
+    body = request.body.decode() if isinstance(request.body, bytes) else (request.body or "")
+    text_schema = operation["requestBody"]["content"][media_type]["schema"]
+    return text_schema["minLength"] <= len(body) <= text_schema["maxLength"]
+
+
 def operations(api_schema) -> list:
     return [result.ok() for result in api_schema.get_all_operations()]
 
@@ -69,8 +112,9 @@ def fuzz(api_schema, mode: GenerationMode, headers: dict | None = None, examples
         @given(case=operation.as_strategy(generation_mode=mode))
         @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
         def call(case):
-            case.call_and_validate(timeout=60, headers=headers, excluded_checks=[positive_data_acceptance],
-                                   additional_checks=[accepts_valid_data])
+            case.call_and_validate(timeout=60, headers=headers,
+                                   excluded_checks=[positive_data_acceptance, negative_data_rejection],
+                                   additional_checks=[accepts_valid_data, rejects_invalid_data])
 
         call()
         tested.append(operation.label)
@@ -146,3 +190,22 @@ def test_the_description_is_generated_from_the_models_that_validate_requests(cli
     # exactly one of text, html or url; a body with "articles" is a batch
     assert schemas["SingleRequest"]["oneOf"] == [{"required": ["text"]}, {"required": ["html"]}, {"required": ["url"]}]
     assert schemas["SingleRequest"]["not"] == {"required": ["articles"]}
+
+
+def test_only_what_was_sent_invalid_counts_as_invalid_data_accepted(client):
+    """The exemption above covers values schemathesis negates that go on the wire as valid ones, no more."""
+    operation = client.get("/openapi.json").get_json()["paths"]["/api/evaluate"]["post"]
+
+    def sent(query: str, body: str, media_type: str = "text/plain"):
+        return requests.Request("POST", "http://127.0.0.1/api/evaluate?" + query, data=body.encode(),
+                                headers={"Content-Type": media_type}).prepare()
+
+    # the case schemathesis reported on 2026-12-08: a null avoid (sent as `avoid=`) and an array body (sent as text)
+    assert sent_request_is_valid(operation, sent("avoid=&keywords=3&model=luhn&chars=241", '[{}, [null], false]'))
+    assert sent_request_is_valid(operation, sent("avoid=quotes,questions", "<p>Any text.</p>", "text/html"))
+    assert not sent_request_is_valid(operation, sent("top=abc", "One sentence."))
+    assert not sent_request_is_valid(operation, sent("top=0", "One sentence."))
+    assert not sent_request_is_valid(operation, sent("avoid=weather", "One sentence."))
+    assert not sent_request_is_valid(operation, sent("ratio=1.5", "One sentence."))
+    assert not sent_request_is_valid(operation, sent("", ""))
+    assert not sent_request_is_valid(operation, sent("", '{"text": 1}', "application/json"))
