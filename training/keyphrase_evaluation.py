@@ -24,12 +24,10 @@ same removal of near-duplicates (``app.core.keywords``), so that only the scorin
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -39,6 +37,7 @@ from app.core.keywords import Candidate, find_candidates, key_phrases, rank_phra
 from app.core.words import content_words, words
 from app.settings import CARD_FILE, MODEL_FILE, NLTK_DATA, resolve
 from training.data import LoadReport, add_data_arguments, load_dataset
+from training.evaluate import write_results
 
 log = logging.getLogger(__name__)
 METHODS = ("brief", "frequency", "tfidf", "keybert", "yake")
@@ -157,8 +156,7 @@ def main(argv: list[str] | None = None) -> dict:
         for method, r in entry["methods"].items():
             print(f"{method:<12}{r['precision@5']:>8.3f}{r['recall@10']:>8.3f}{r['ms_per_article']:>12.1f}", flush=True)
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(output, indent=2) + "\n")
+        write_results(args.json, output)
     return output
 
 

@@ -15,10 +15,10 @@ import itertools
 import json
 import logging
 import time
-from pathlib import Path
 
 from app.core.encoder import SentenceEncoder
 from app.core.sentences import SentenceSplitter
+from training.evaluate import write_results
 from training.fit import fit_once, mean_rouge, select
 from training.recipe import MODEL_FIELDS, TrainConfig, parse_args
 from training.splits import Splits, load_articles, prepare_splits
@@ -73,8 +73,7 @@ def main(argv: list[str] | None = None) -> None:
         grid[key.replace("-", "_")] = values.split(",")
     config = parse_args(rest)
     results = search(config, grid)
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps({"grid": grid, "results": results}, indent=2) + "\n")
+    write_results(args.json, {"grid": grid, "results": results})
     for row in results:
         print(json.dumps(row))
 
