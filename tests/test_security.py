@@ -392,6 +392,26 @@ def test_a_request_refused_before_its_body_arrives_still_gets_the_answer(secure)
     assert b'"unauthorized"' in answer
 
 
+def test_a_body_the_handler_read_is_not_read_again(client, monkeypatch):
+    """Draining is for bodies left unread: a request whose body was read (the usual case) starts one
+    body deadline (and its timer thread), not a second one after the answer."""
+    from app.server import body
+
+    deadlines = []
+
+    class Counted(body.BodyDeadline):
+        def __init__(self, *args, **kwargs):
+            deadlines.append(args)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(body, "BodyDeadline", Counted)
+    answer = client.post("/api/evaluate", data="  \n ", content_type="text/plain")  # read, then refused: no words
+    assert answer.status_code == 422 and len(deadlines) == 1
+    deadlines.clear()
+    answer = client.post("/api/evaluate", data="x", content_type="application/xml")  # refused unread: drained
+    assert answer.status_code == 415 and len(deadlines) == 1
+
+
 @slow
 def test_gunicorn_keeps_health_ready_and_the_page_open_however_often_they_are_asked(secure):
     for _ in range(2 * REQUESTS):

@@ -18,6 +18,9 @@ from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from app.errors import APIError
 
+DRAIN_FACTOR = 4  # a body refused as too large is still read (and dropped) up to this many times MAX_CONTENT_LENGTH
+READ_TO_ITS_END = "brief.body_read"  # in the WSGI environ once read_body has read the body (or found it cut short)
+
 
 def read_body(request: Request, timeout: float) -> bytes:
     """The raw body; 413 if it is over ``MAX_CONTENT_LENGTH``, 408 if it is not all sent within ``timeout`` seconds."""
@@ -27,18 +30,17 @@ def read_body(request: Request, timeout: float) -> bytes:
             data = read_limited(request)
         except (ParseException, OSError, ClientDisconnected) as e:
             # gunicorn's errors for a broken chunked body; a dropped client; or our deadline closing the read side
+            request.environ[READ_TO_ITS_END] = True  # nothing more to read
             if deadline.expired:
                 raise too_slow from e
             raise APIError(400, "malformed_body", f"the body could not be read: {type(e).__name__}") from e
+    request.environ[READ_TO_ITS_END] = True
     # gunicorn ends a body cut short (by the client, or by the deadline) quietly: tell it from a whole one.
     if deadline.expired:
         raise too_slow
     if request.content_length is not None and len(data) < request.content_length:
         raise APIError(400, "malformed_body", f"the body ended after {len(data)} of {request.content_length} bytes")
     return data
-
-
-DRAIN_FACTOR = 4  # a body refused as too large is still read (and dropped) up to this many times MAX_CONTENT_LENGTH
 
 
 def install(app: Flask) -> None:
@@ -51,6 +53,8 @@ def install(app: Flask) -> None:
         Within the body's time limit, and up to ``DRAIN_FACTOR`` times the size limit: a body over
         that is left unread, and its client sees the connection reset.
         """
+        if request.environ.get(READ_TO_ITS_END):
+            return response  # the handler read it all: the usual case, with no second deadline
         if request.content_length is None and not request.environ.get("wsgi.input_terminated"):
             return response  # no body
         most = DRAIN_FACTOR * (request.max_content_length or 0)
